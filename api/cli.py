@@ -1,0 +1,77 @@
+"""The `planmap` command: build the default dataset, list layers, serve the API."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_DATA = REPO / "data" / "planmap.gpkg"
+DEFAULT_CATALOG = REPO / "data" / "catalog.yaml"
+DEFAULT_SOURCES = REPO / "data" / "sources"
+
+
+def _load(data: Path, catalog: Path):
+    from layers.store import load_dataset
+
+    if not data.exists():
+        raise click.ClickException(f"dataset {data} does not exist (build it with `planmap build-data`) / "
+                                   f"chưa có tệp dữ liệu {data}")
+    try:
+        return load_dataset(data, catalog)
+    except Exception as exc:  # noqa: BLE001 - any reader failure becomes a clear CLI message
+        raise click.ClickException(f"cannot read {data}: {exc}") from exc
+
+
+@click.group(help="planmap — bản đồ quy hoạch ngành Công Thương tỉnh Thái Nguyên / Thái Nguyên planning map service")
+def main() -> None:
+    pass
+
+
+@main.command("build-data", help="Build the default dataset from data/sources into a GeoPackage.")
+@click.option("--sources", type=click.Path(path_type=Path, file_okay=False), default=DEFAULT_SOURCES,
+              show_default=True)
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_DATA, show_default=True)
+def build_data(sources: Path, out: Path) -> None:
+    from layers.build_dataset import build
+
+    counts = build(sources, out)
+    for name, count in counts.items():
+        click.echo(f"{name:24s} {count:7d}")
+    click.echo(f"→ {out}")
+
+
+@main.command("layers", help="List each layer with feature count, geometry type and accuracy mix.")
+@click.option("--data", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_DATA, show_default=True)
+@click.option("--catalog", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_CATALOG)
+def list_layers(data: Path, catalog: Path) -> None:
+    dataset = _load(data, catalog)
+    click.echo(f"{'id':22s} {'features':>8s}  {'geometry':16s} accuracy")
+    for layer in dataset:
+        mix = ", ".join(f"{k} {v}" for k, v in layer.accuracy_mix().items()) or "—"
+        click.echo(f"{layer.id:22s} {len(layer):8d}  {layer.geometry_type:16s} {mix}")
+
+
+@main.command("serve", help="Serve the layers (OGC API – Features, map) over HTTP.")
+@click.option("--data", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_DATA, show_default=True,
+              help="GeoPackage whose layers are served (each layer becomes a collection).")
+@click.option("--catalog", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_CATALOG,
+              help="Catalog YAML describing the layers.")
+@click.option("--host", default=lambda: os.environ.get("HOST", "127.0.0.1"), show_default="$HOST or 127.0.0.1")
+@click.option("--port", type=int, default=lambda: int(os.environ.get("PORT", "8000")), show_default="$PORT or 8000")
+@click.option("--log-level", default="warning", show_default=True)
+def serve(data: Path, catalog: Path, host: str, port: int, log_level: str) -> None:
+    import uvicorn
+
+    from api.app import create_app
+
+    dataset = _load(data, catalog)
+    click.echo(f"planmap: {len(dataset.layers)} layers from {data} → http://{host}:{port}/", err=True)
+    uvicorn.run(create_app(dataset), host=host, port=port, log_level=log_level, access_log=False)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,238 @@
+"""OGC API – Features documents (landing page, conformance, collections, items) as plain functions.
+
+Route functions stay thin: they validate parameters, call these, and pick the media type.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from urllib.parse import urlencode
+
+import orjson
+
+from api.errors import bad_request, not_found
+from api.params import ItemsParams, crs_param
+from geo.crs import CRS84, CRS84_URI, SUPPORTED, SupportedCrs
+from layers.catalog import GROUPS
+from layers.query import FeatureQuery, QueryError, encode_rows, parse_interval, select_rows
+from layers.store import Dataset, Layer
+
+GEOJSON = "application/geo+json"
+JSON = "application/json"
+HTML = "text/html"
+OPENAPI_JSON = "application/vnd.oai.openapi+json;version=3.0"
+
+CONFORMANCE = [
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+]
+CRS_LIST = [c.uri for c in SUPPORTED]
+RESERVED_ITEM_PARAMS = {"f", "lang", "bbox", "bbox-crs", "crs", "limit", "offset", "datetime"}
+
+SERVICE_TITLE = {"vi": "Bản đồ quy hoạch ngành Công Thương tỉnh Thái Nguyên",
+                 "en": "Industry and Trade planning map of Thái Nguyên province"}
+SERVICE_DESCRIPTION = {
+    "vi": "Các lớp quy hoạch của Sở Công Thương tỉnh Thái Nguyên (khu, cụm công nghiệp, xăng dầu, LPG, lưới điện, "
+          "khoáng sản, hạ tầng thương mại) theo chuẩn OGC API – Features. Dữ liệu mặc định là dữ liệu minh họa, "
+          "không phải số liệu chính thức.",
+    "en": "Planning layers of the Department of Industry and Trade of Thái Nguyên (industrial parks and clusters, "
+          "fuel and LPG retail, power grid, minerals, trade infrastructure) as OGC API – Features. The default "
+          "dataset is demonstration data, not official figures.",
+}
+
+
+def link(href: str, rel: str, type_: str, title: str | None = None, **extra: str) -> dict:
+    out = {"href": href, "rel": rel, "type": type_}
+    if title:
+        out["title"] = title
+    out.update(extra)
+    return out
+
+
+def landing(base: str, lang: str = "vi") -> dict:
+    return {
+        "title": SERVICE_TITLE[lang],
+        "description": SERVICE_DESCRIPTION[lang],
+        "links": [
+            link(f"{base}/?f=json", "self", JSON, "Trang này / This document"),
+            link(f"{base}/?f=html", "alternate", HTML, "Trang này dạng HTML / This document as HTML"),
+            link(f"{base}/api", "service-desc", OPENAPI_JSON, "Định nghĩa API (OpenAPI 3.0) / API definition"),
+            link(f"{base}/api?f=html", "service-doc", HTML, "Tài liệu API / API documentation"),
+            link(f"{base}/conformance", "conformance", JSON, "Lớp phù hợp / Conformance classes"),
+            link(f"{base}/collections", "data", JSON, "Các lớp dữ liệu / Collections"),
+            link(f"{base}/map", "http://www.opengis.net/def/rel/ogc/1.0/map", HTML, "Bản đồ / Map"),
+        ],
+    }
+
+
+def conformance() -> dict:
+    return {"conformsTo": CONFORMANCE}
+
+
+def collection_doc(layer: Layer, base: str, lang: str = "vi") -> dict:
+    meta = layer.meta
+    cid = meta.id
+    extent: dict = {"spatial": {"bbox": [list(layer.bounds)], "crs": CRS84_URI}}
+    temporal = layer.temporal_extent()
+    if temporal is not None:
+        extent["temporal"] = {"interval": [temporal], "trs": "http://www.opengis.net/def/uri/ISO-8601/0/Gregorian"}
+    return {
+        "id": cid,
+        "title": meta.text("title", lang),
+        "description": meta.text("description", lang),
+        "itemType": "feature",
+        "keywords": list(meta.keywords),
+        "extent": extent,
+        "crs": CRS_LIST,
+        "storageCrs": CRS84_URI,
+        "links": [
+            link(f"{base}/collections/{cid}?f=json", "self", JSON, meta.text("title", lang)),
+            link(f"{base}/collections/{cid}?f=html", "alternate", HTML, meta.text("title", lang)),
+            link(f"{base}/collections/{cid}/items?f=json", "items", GEOJSON, "Đối tượng / Features"),
+            link(f"{base}/collections/{cid}/items?f=html", "items", HTML, "Đối tượng (HTML) / Features as HTML"),
+            link(f"{base}/collections/{cid}/queryables", "http://www.opengis.net/def/rel/ogc/1.0/queryables",
+                 "application/schema+json", "Thuộc tính lọc được / Queryables"),
+        ],
+        # planmap's own fields: bilingual texts, provenance and data honesty
+        "titles": dict(meta.title),
+        "descriptions": dict(meta.description),
+        "group": meta.group,
+        "groupTitle": GROUPS.get(meta.group, GROUPS["other"])[lang],
+        "license": meta.license,
+        "attribution": meta.attribution,
+        "provenance": dict(meta.provenance),
+        "geometryType": layer.geometry_type,
+        "numberOfFeatures": len(layer),
+        "accuracy": layer.accuracy_mix(),
+    }
+
+
+def collections_doc(dataset: Dataset, base: str, lang: str = "vi") -> dict:
+    return {
+        "links": [
+            link(f"{base}/collections?f=json", "self", JSON, "Các lớp dữ liệu / Collections"),
+            link(f"{base}/collections?f=html", "alternate", HTML, "Các lớp dữ liệu (HTML) / Collections as HTML"),
+        ],
+        "collections": [collection_doc(layer, base, lang) for layer in dataset],
+        "crs": CRS_LIST,
+    }
+
+
+def get_layer(dataset: Dataset, collection_id: str) -> Layer:
+    layer = dataset.get(collection_id)
+    if layer is None:
+        raise not_found(f"collection {collection_id!r} does not exist", f"Không có lớp dữ liệu {collection_id!r}")
+    return layer
+
+
+def queryables_doc(layer: Layer, base: str) -> dict:
+    props: dict[str, dict] = {"geometry": {"title": "geometry", "format": _geometry_format(layer.geometry_type)}}
+    for name, kind in layer.queryables().items():
+        props[name] = {"title": name, "type": kind}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"{base}/collections/{layer.id}/queryables",
+        "type": "object",
+        "title": layer.meta.text("title"),
+        "properties": props,
+        "additionalProperties": False,
+    }
+
+
+def _geometry_format(geometry_type: str) -> str:
+    """OGC API – Features Part 3 geometry formats (no remote schema $ref, so offline validators work)."""
+    name = geometry_type.lower()
+    return f"geometry-{name}" if name != "unknown" else "geometry-any"
+
+
+def build_query(layer: Layer, params: ItemsParams) -> tuple[FeatureQuery, SupportedCrs]:
+    """Turn validated parameters into a FeatureQuery, rejecting unknown property filters."""
+    extras = dict(params.model_extra or {})
+    queryables = layer.queryables()
+    unknown = [k for k in extras if k not in queryables]
+    if unknown:
+        allowed = ", ".join(sorted(RESERVED_ITEM_PARAMS | set(queryables)))
+        raise bad_request(f"unknown parameter(s) {', '.join(unknown)}; allowed: {allowed}",
+                          f"Tham số không xác định: {', '.join(unknown)}")
+    bbox_crs = crs_param(params.bbox_crs, "bbox-crs")
+    if params.bbox is not None and bbox_crs in (CRS84, SUPPORTED[1]):
+        lon_lat = params.bbox if bbox_crs == CRS84 else (params.bbox[1], params.bbox[0], params.bbox[3], params.bbox[2])
+        if not (-180 <= lon_lat[0] <= 180 and -180 <= lon_lat[2] <= 180 and -90 <= lon_lat[1] <= 90
+                and -90 <= lon_lat[3] <= 90):
+            raise bad_request("bbox is outside longitude −180..180 / latitude −90..90",
+                              "bbox nằm ngoài phạm vi kinh độ/vĩ độ")
+    try:
+        interval = parse_interval(params.datetime) if params.datetime is not None else None
+    except QueryError as exc:
+        raise bad_request(str(exc), f"Tham số datetime không hợp lệ: {exc}") from None
+    query = FeatureQuery(bbox=params.bbox, bbox_crs=bbox_crs, filters={k: str(v) for k, v in extras.items()},
+                         interval=interval)
+    return query, crs_param(params.crs)
+
+
+def _page_href(base: str, cid: str, params: ItemsParams, offset: int, fmt: str) -> str:
+    query = {k: v for k, v in params.model_dump(by_alias=True, exclude_none=True).items()
+             if k not in ("offset", "f", "lang") and k in RESERVED_ITEM_PARAMS}
+    if params.bbox is not None:
+        query["bbox"] = ",".join(repr(float(v)) for v in params.bbox)
+    query.update({k: str(v) for k, v in (params.model_extra or {}).items()})
+    query["offset"] = offset
+    query["f"] = fmt
+    if params.lang != "vi":
+        query["lang"] = params.lang
+    return f"{base}/collections/{cid}/items?{urlencode(query)}"
+
+
+def items_page(layer: Layer, params: ItemsParams, base: str) -> tuple[bytes, SupportedCrs, dict]:
+    """A GeoJSON FeatureCollection page as bytes, its CRS, and the page facts (for HTML rendering)."""
+    query, crs = build_query(layer, params)
+    try:
+        rows = select_rows(layer, query)
+    except QueryError as exc:
+        raise bad_request(str(exc), f"Truy vấn không hợp lệ: {exc}") from None
+    matched = len(rows)
+    page = rows[params.offset: params.offset + params.limit]
+    cid = layer.id
+    links = [
+        link(_page_href(base, cid, params, params.offset, "json"), "self", GEOJSON, "Trang này / This page"),
+        link(_page_href(base, cid, params, params.offset, "html"), "alternate", HTML, "Trang này (HTML)"),
+        link(f"{base}/collections/{cid}", "collection", JSON, layer.meta.text("title", params.lang)),
+    ]
+    if params.offset + len(page) < matched:
+        links.append(link(_page_href(base, cid, params, params.offset + params.limit, "json"), "next", GEOJSON,
+                          "Trang sau / Next page"))
+    if params.offset > 0:
+        links.append(link(_page_href(base, cid, params, max(0, params.offset - params.limit), "json"), "prev",
+                          GEOJSON, "Trang trước / Previous page"))
+    head = {
+        "type": "FeatureCollection",
+        "numberMatched": matched,
+        "numberReturned": len(page),
+        "timeStamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "links": links,
+    }
+    body = orjson.dumps(head)[:-1] + b',"features":[' + encode_rows(layer, page, crs) + b"]}"
+    return body, crs, {"rows": page, "matched": matched, "links": links}
+
+
+def feature(layer: Layer, fid: str, crs: SupportedCrs, base: str) -> bytes:
+    try:
+        row = layer.row_of(int(fid))
+    except ValueError:
+        row = None
+    if row is None:
+        raise not_found(f"feature {fid!r} does not exist in collection {layer.id!r}",
+                        f"Không có đối tượng {fid!r} trong lớp {layer.id!r}")
+    cid = layer.id
+    links = [
+        link(f"{base}/collections/{cid}/items/{fid}?f=json", "self", GEOJSON, "Đối tượng này / This feature"),
+        link(f"{base}/collections/{cid}/items/{fid}?f=html", "alternate", HTML, "Đối tượng này (HTML)"),
+        link(f"{base}/collections/{cid}", "collection", JSON, layer.meta.text("title")),
+    ]
+    body = encode_rows(layer, [row], crs)
+    return body[:-1] + b',"links":' + orjson.dumps(links) + b"}"

@@ -1,0 +1,53 @@
+"""GeoJSON encoding done once per feature, so that a response is a join of ready-made bytes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import numpy as np
+import orjson
+import pandas as pd
+import shapely
+
+
+def _plain(value: object) -> object:
+    """A value as JSON-able Python: NaN/NaT become null, numpy scalars become Python numbers, dates ISO text."""
+    if value is None:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if value is pd.NaT:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+        if isinstance(value, float) and math.isnan(value):
+            return None
+    if isinstance(value, (dt.date, dt.datetime, pd.Timestamp)):
+        return value.isoformat()
+    return value
+
+
+def encode_properties(frame: pd.DataFrame) -> list[bytes]:
+    """The `properties` object of each row as JSON bytes, in row order."""
+    columns = list(frame.columns)
+    values = frame.to_numpy(dtype=object)
+    out: list[bytes] = []
+    for row in values:
+        out.append(orjson.dumps({c: _plain(v) for c, v in zip(columns, row, strict=True)}))
+    return out
+
+
+def encode_geometries(geoms: np.ndarray) -> list[bytes]:
+    """Each geometry as GeoJSON bytes (null for a missing geometry)."""
+    text = shapely.to_geojson(geoms)
+    return [b"null" if t is None else t.encode() for t in text]
+
+
+def feature_head(fid: object, properties: bytes) -> bytes:
+    """The part of a Feature before its geometry: `{"type":"Feature","id":…,"properties":…,"geometry":`."""
+    return b'{"type":"Feature","id":' + orjson.dumps(fid) + b',"properties":' + properties + b',"geometry":'
+
+
+def join_features(parts: list[bytes] | np.ndarray) -> bytes:
+    return b",".join(parts)
