@@ -80,7 +80,7 @@ def collection_doc(layer: Layer, base: str, lang: str = "vi") -> dict:
     extent: dict = {"spatial": {"bbox": [list(layer.bounds)], "crs": CRS84_URI}}
     temporal = layer.temporal_extent()
     if temporal is not None:
-        extent["temporal"] = {"interval": [temporal], "trs": "http://www.opengis.net/def/uri/ISO-8601/0/Gregorian"}
+        extent["temporal"] = {"interval": [temporal], "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"}
     return {
         "id": cid,
         "title": meta.text("title", lang),

@@ -230,6 +230,8 @@ def write_layer(path: Path, layer: str, cols: dict, geometry_type: str) -> None:
         encoding="UTF-8",
         append=path.exists(),
         layer_options={"SPATIAL_INDEX": "YES", "FID": "fid"},
+        # GeoPackage 1.2: readable without warnings by older GDAL (Debian 12's 3.6 used by pygeoapi)
+        dataset_options=None if path.exists() else {"VERSION": "1.2"},
     )
 
 

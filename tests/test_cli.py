@@ -1,0 +1,77 @@
+"""The `planmap` command as an operator uses it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import DATA, _free_port
+from tests.test_ogc_api import CONTRACT_IDS
+
+PLANMAP = [sys.executable, "-m", "api.cli"]
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run(*args: str, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run([*PLANMAP, *args], capture_output=True, text=True, cwd=REPO, timeout=120, **kw)
+
+
+def test_layers_lists_counts_geometry_and_accuracy(dataset):
+    result = run("layers")
+    assert result.returncode == 0, result.stderr
+    lines = {line.split()[0]: line for line in result.stdout.splitlines()[1:]}
+    for cid in CONTRACT_IDS:
+        layer = dataset.get(cid)
+        assert str(len(layer)) in lines[cid].split(), lines[cid]
+        assert layer.geometry_type in lines[cid]
+        for accuracy, count in layer.accuracy_mix().items():
+            assert f"{accuracy} {count}" in lines[cid]
+
+
+def test_missing_dataset_is_a_clear_error(tmp_path):
+    result = run("layers", "--data", str(tmp_path / "none.gpkg"))
+    assert result.returncode != 0
+    assert "does not exist" in result.stderr
+
+
+def test_corrupt_dataset_is_a_clear_error(tmp_path):
+    bad = tmp_path / "bad.gpkg"
+    bad.write_bytes(b"not a geopackage")
+    result = run("layers", "--data", str(bad))
+    assert result.returncode != 0 and "cannot read" in result.stderr
+
+
+def test_build_data_writes_the_dataset_atomically(tmp_path):
+    out = tmp_path / "built.gpkg"
+    result = run("build-data", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert out.exists() and [p.name for p in tmp_path.iterdir()] == ["built.gpkg"]  # no temp files left behind
+    for cid in CONTRACT_IDS:
+        assert cid in result.stdout
+
+
+def test_serve_listens_on_host_and_port_from_the_environment():
+    port = _free_port()
+    env = dict(os.environ, HOST="127.0.0.1", PORT=str(port))
+    proc = subprocess.Popen([*PLANMAP, "serve", "--data", str(DATA)], cwd=REPO, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                resp = httpx.get(f"http://127.0.0.1:{port}/collections", timeout=2)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None, proc.stderr.read().decode()
+                assert time.monotonic() < deadline, "planmap serve did not answer"
+                time.sleep(0.3)
+        assert resp.status_code == 200
+        assert {c["id"] for c in resp.json()["collections"]} >= set(CONTRACT_IDS)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
