@@ -12,6 +12,7 @@ REPO = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = REPO / "data" / "planmap.gpkg"
 DEFAULT_CATALOG = REPO / "data" / "catalog.yaml"
 DEFAULT_SOURCES = REPO / "data" / "sources"
+DEFAULT_RULES = REPO / "data" / "rules.yaml"
 
 
 def _load(data: Path, catalog: Path):
@@ -24,6 +25,19 @@ def _load(data: Path, catalog: Path):
         return load_dataset(data, catalog)
     except Exception as exc:  # noqa: BLE001 - any reader failure becomes a clear CLI message
         raise click.ClickException(f"cannot read {data}: {exc}") from exc
+
+
+def _rules(path: Path):
+    from layers.rules import RulesError, load_rules
+
+    if not path.exists():
+        if path == DEFAULT_RULES:
+            return None
+        raise click.ClickException(f"rules file {path} does not exist")
+    try:
+        return load_rules(path)
+    except RulesError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @click.group(help="planmap — bản đồ quy hoạch ngành Công Thương tỉnh Thái Nguyên / Thái Nguyên planning map service")
@@ -62,15 +76,18 @@ def list_layers(data: Path, catalog: Path) -> None:
               help="Catalog YAML describing the layers.")
 @click.option("--host", default=lambda: os.environ.get("HOST", "127.0.0.1"), show_default="$HOST or 127.0.0.1")
 @click.option("--port", type=int, default=lambda: int(os.environ.get("PORT", "8000")), show_default="$PORT or 8000")
+@click.option("--rules", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_RULES,
+              help="Rules file for the compliance checks.")
 @click.option("--log-level", default="warning", show_default=True)
-def serve(data: Path, catalog: Path, host: str, port: int, log_level: str) -> None:
+def serve(data: Path, catalog: Path, host: str, port: int, rules: Path, log_level: str) -> None:
     import uvicorn
 
     from api.app import create_app
 
     dataset = _load(data, catalog)
+    rulebook = _rules(rules)
     click.echo(f"planmap: {len(dataset.layers)} layers from {data} → http://{host}:{port}/", err=True)
-    uvicorn.run(create_app(dataset), host=host, port=port, log_level=log_level, access_log=False)
+    uvicorn.run(create_app(dataset, rulebook), host=host, port=port, log_level=log_level, access_log=False)
 
 
 if __name__ == "__main__":
