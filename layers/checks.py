@@ -23,6 +23,10 @@ from layers.text import fold
 
 STATUS_RANK = {"not_applicable": 0, "pass": 1, "unknown": 2, "warn": 3, "fail": 4}
 HA = 10_000.0
+# Distances are compared with a 1 mm allowance so that a site exactly at a legal limit, after a round trip between
+# CRSs (errors ~1e-9 m), is judged at the limit — a measuring tolerance, not a legal value.
+TOLERANCE_M = 0.001
+TOLERANCE_HA = 0.0001  # 1 m², the same allowance for areas
 MAX_LISTED = 20  # related features listed per rule in a report
 
 
@@ -172,7 +176,7 @@ class CheckEngine:
             status = np.full(len(idx), "unknown", dtype=object)
             note = "the legal value is not known"
         else:
-            status = np.where(dist < threshold, rule.severity, "pass").astype(object)
+            status = np.where(dist < threshold - TOLERANCE_M, rule.severity, "pass").astype(object)
             note = None
         related: list[list[dict]] = [[sub.ref(k, distance_m=round(float(d), 2))] for k, d in zip(nearest, dist,
                                                                                                    strict=True)]
@@ -180,7 +184,7 @@ class CheckEngine:
         if threshold is not None:
             pairs_in, pairs_tree = sub.tree.query(geoms, predicate="dwithin", distance=threshold)
             pair_dist = shapely.distance(geoms[pairs_in], sub.geoms[pairs_tree])
-            close = pair_dist < threshold
+            close = pair_dist < threshold - TOLERANCE_M
             for i, k, d in zip(pairs_in[close], pairs_tree[close], pair_dist[close], strict=True):
                 if k != nearest[i] and len(related[i]) < MAX_LISTED:
                     related[i].append(sub.ref(k, distance_m=round(float(d), 2)))
@@ -211,7 +215,7 @@ class CheckEngine:
         best_k, best_d = nearest[order].copy(), dist[order].copy()
         pairs_in, pairs_tree = sub.tree.query(geoms, predicate="dwithin", distance=float(widths.max()))
         pair_dist = shapely.distance(geoms[pairs_in], sub.geoms[pairs_tree])
-        inside = pair_dist < widths[pairs_tree]
+        inside = pair_dist < widths[pairs_tree] - TOLERANCE_M
         related: list[list[dict]] = [[] for _ in idx]
         margin = best_d - widths[best_k]
         for i, k, d in zip(pairs_in, pairs_tree, pair_dist, strict=True):
@@ -222,7 +226,7 @@ class CheckEngine:
             if len(related[i]) < MAX_LISTED:
                 related[i].append(sub.ref(k, distance_m=round(float(d), 2), corridor_m=float(widths[k]),
                                           voltage_kv=None if np.isnan(voltage[k]) else float(voltage[k])))
-        status = np.where(best_d < widths[best_k], rule.severity, "pass").astype(object)
+        status = np.where(best_d < widths[best_k] - TOLERANCE_M, rule.severity, "pass").astype(object)
         for i in np.flatnonzero(status == "pass"):
             k = best_k[i]
             related[i].append(sub.ref(k, distance_m=round(float(best_d[i]), 2), corridor_m=float(widths[k]),
@@ -288,7 +292,8 @@ class CheckEngine:
                     note[i] = f"reduced minimum {reduced.value:g} ha applies: {why}"
         high = rule.max if rule.max is not None else np.inf
         status = np.where(np.isnan(area), "unknown",
-                          np.where((area < low) | (area > high), rule.severity, "pass")).astype(object)
+                          np.where((area < low - TOLERANCE_HA) | (area > high + TOLERANCE_HA),
+                                   rule.severity, "pass")).astype(object)
         for i in np.flatnonzero(np.isnan(area)):
             note[i] = "no area: draw a polygon or give properties.area_ha"
         ev = [[("site", geoms[i])] if evidence else [] for i in range(n)]

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import uvicorn
 
-from api.app import create_app
 from layers.store import Dataset, load_dataset
 
 REPO = Path(__file__).resolve().parent.parent
@@ -55,7 +57,42 @@ class LiveServer:
         self.thread.join(timeout=10)
 
 
+class ServedProcess:
+    """`planmap serve` in its own process — what operators run, and what GDAL (which holds the GIL while it
+    reads) must talk to rather than a server thread inside the test process."""
+
+    def __init__(self, *args: str) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.args = args
+
+    def __enter__(self) -> ServedProcess:
+        cmd = [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port), *self.args]
+        self.proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if httpx.get(f"{self.url}/conformance", timeout=2).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"planmap serve exited: {self.proc.stderr.read().decode()}")
+            if time.monotonic() > deadline:
+                self.proc.kill()
+                raise RuntimeError("planmap serve did not answer in time")
+            time.sleep(0.2)
+
+    def __exit__(self, *exc) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
 @pytest.fixture(scope="session")
-def server(dataset: Dataset) -> Iterator[LiveServer]:
-    with LiveServer(create_app(dataset)) as live:
-        yield live
+def server() -> Iterator[ServedProcess]:
+    """The default dataset served by the real command on a loopback port."""
+    with ServedProcess("--data", str(DATA)) as served:
+        yield served
