@@ -12,6 +12,7 @@ REPO = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = REPO / "data" / "planmap.gpkg"
 DEFAULT_CATALOG = REPO / "data" / "catalog.yaml"
 DEFAULT_SOURCES = REPO / "data" / "sources"
+DEFAULT_DEM = DEFAULT_SOURCES / "dem" / "srtm3_N21E105_tn_clip.tif"
 DEFAULT_RULES = REPO / "data" / "rules.yaml"
 
 
@@ -58,6 +59,40 @@ def build_data(sources: Path, out: Path) -> None:
     click.echo(f"→ {out}")
 
 
+@main.command("check", help="Check a file of proposals (GeoPackage, Shapefile, GeoJSON, CSV) against the rules; "
+                            "writes OUT.gpkg and OUT.csv.")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Output path without extension (default: FILE's name + '-checked').")
+@click.option("--crs", default=None, help="CRS of the input when the file does not say (e.g. EPSG:9213).")
+@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Apply the rules in force on this date (default: today).")
+@click.option("--data", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_DATA, show_default=True)
+@click.option("--catalog", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_CATALOG)
+@click.option("--rules", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_RULES)
+def check(file: Path, out: Path | None, crs: str | None, as_of, data: Path, catalog: Path, rules: Path) -> None:
+    from layers.batch import check_file
+    from layers.proposals import ProposalError
+
+    rulebook = _rules(rules)
+    if rulebook is None:
+        raise click.ClickException(f"no rules file at {rules}")
+    dataset = _load(data, catalog)
+    out = out or file.with_name(file.stem + "-checked")
+    try:
+        with click.progressbar(length=1, label="Kiểm tra / checking", file=sys.stderr) as bar:
+            def progress(done: int, total: int) -> None:
+                bar.length = total
+                bar.update(done - bar.pos)
+
+            summary = check_file(file, out, dataset, rulebook, crs=crs, as_of=as_of.date() if as_of else None,
+                                 progress=progress)
+    except ProposalError as exc:
+        raise click.ClickException(f"{exc.en}\n{exc.vi}") from exc
+    click.echo(" ".join(f"{k}: {v}" for k, v in summary["verdicts"].items()))
+    click.echo(f"→ {summary['gpkg']}\n→ {summary['csv']}")
+
+
 @main.command("layers", help="List each layer with feature count, geometry type and accuracy mix.")
 @click.option("--data", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_DATA, show_default=True)
 @click.option("--catalog", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_CATALOG)
@@ -79,7 +114,13 @@ def list_layers(data: Path, catalog: Path) -> None:
 @click.option("--rules", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_RULES,
               help="Rules file for the compliance checks.")
 @click.option("--log-level", default="warning", show_default=True)
-def serve(data: Path, catalog: Path, host: str, port: int, rules: Path, log_level: str) -> None:
+@click.option("--dem", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_DEM, show_default=True,
+              help="Elevation model (GeoTIFF) whose relief shading is the map's offline background.")
+@click.option("--osm-tiles", default=None, metavar="URL",
+              help="Offer an online tile layer (e.g. OpenStreetMap's URL template) as an optional map background; "
+                   "off by default so the map makes no request to another host.")
+def serve(data: Path, catalog: Path, host: str, port: int, rules: Path, log_level: str, dem: Path,
+          osm_tiles: str | None) -> None:
     import uvicorn
 
     from api.app import create_app
@@ -87,7 +128,8 @@ def serve(data: Path, catalog: Path, host: str, port: int, rules: Path, log_leve
     dataset = _load(data, catalog)
     rulebook = _rules(rules)
     click.echo(f"planmap: {len(dataset.layers)} layers from {data} → http://{host}:{port}/", err=True)
-    uvicorn.run(create_app(dataset, rulebook), host=host, port=port, log_level=log_level, access_log=False)
+    app = create_app(dataset, rulebook, dem_path=dem if dem.exists() else None, osm_tiles=osm_tiles)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
 
 
 if __name__ == "__main__":

@@ -45,6 +45,7 @@ class Subset:
         """All the subset's geometries as one (computed once)."""
         if self._union is None:
             self._union = shapely.union_all(self.geoms)
+            shapely.prepare(self._union)
         return self._union
 
     _columns: dict[str, np.ndarray] = field(default_factory=dict)
@@ -345,9 +346,12 @@ class CheckEngine:
             return self._unknown(idx, rule.threshold, f"no {rule.layer} feature is valid on {day}")
         outline = sub.union
         polygonal = shapely.get_type_id(geoms) >= 3
-        inter = shapely.area(shapely.intersection(geoms, outline))
-        ratio = np.where(polygonal, inter / np.maximum(shapely.area(geoms), 1e-9),
-                         shapely.intersects(geoms, outline).astype(float))
+        ratio = shapely.intersects(geoms, outline).astype(float)  # prepared outline: fast for points
+        # only polygons that are not wholly inside need the (costly) intersection area
+        partial = polygonal & ~shapely.contains(outline, geoms)
+        if partial.any():
+            inter = shapely.area(shapely.intersection(geoms[partial], outline))
+            ratio[partial] = inter / np.maximum(shapely.area(geoms[partial]), 1e-9)
         threshold = rule.threshold if rule.threshold is not None else 1.0
         status = np.where(ratio >= threshold - 1e-9, "pass", rule.severity).astype(object)
         related = [[sub.ref(k) for k in range(len(sub.rows))][:MAX_LISTED] for _ in range(n)]

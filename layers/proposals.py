@@ -113,3 +113,85 @@ def from_feature(feature: object, crs: str | None = None) -> tuple[Proposals, dt
             raise ProposalError(f"as_of {as_of!r} is not a date (YYYY-MM-DD)",
                                 f"as_of {as_of!r} không phải ngày (YYYY-MM-DD)") from None
     return Proposals(kinds=np.array([kind], dtype=object), geoms=geoms, properties=[props]), day
+
+
+def _guess_xy_columns(columns: list[str]) -> tuple[str, str] | None:
+    lower = {c.lower(): c for c in columns}
+    for x, y in (("lon", "lat"), ("longitude", "latitude"), ("lng", "lat"), ("x", "y"), ("kinh_do", "vi_do"),
+                 ("easting", "northing")):
+        if x in lower and y in lower:
+            return lower[x], lower[y]
+    return None
+
+
+def read_proposals(path, crs: str | None = None) -> tuple[Proposals, object]:
+    """Proposals from a GeoPackage, Shapefile, GeoJSON or CSV (with lon/lat or x/y columns), WGS84 or VN-2000.
+
+    Every row is validated; the error lists each bad row (up to 20) so the planner can fix the file.
+    """
+    from pathlib import Path
+
+    import geopandas as gpd
+    import pandas as pd
+    import pyogrio
+
+    path = Path(path)
+    if not path.exists():
+        raise ProposalError(f"{path} does not exist", f"Không có tệp {path}")
+    try:
+        if path.suffix.lower() == ".csv":
+            table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+            cols = _guess_xy_columns(list(table.columns))
+            if cols is None:
+                raise ProposalError("the CSV needs coordinate columns lon/lat (WGS84) or x/y (VN-2000 metres)",
+                                    "Tệp CSV cần cột tọa độ lon/lat (WGS84) hoặc x/y (mét VN-2000)")
+            try:
+                xs = pd.to_numeric(table[cols[0]]).to_numpy(dtype=float)
+                ys = pd.to_numeric(table[cols[1]]).to_numpy(dtype=float)
+            except ValueError as exc:
+                raise ProposalError(f"coordinates are not numbers: {exc}", f"Tọa độ không phải số: {exc}") from None
+            frame = gpd.GeoDataFrame(table.drop(columns=list(cols)), geometry=gpd.points_from_xy(xs, ys))
+            source_crs = crs
+            if source_crs is None and len(frame) and np.nanmin(np.abs(xs)) > 1000:
+                source_crs = "EPSG:9213"  # metres: VN-2000 / TM-3 106°30′, the province's CRS
+        else:
+            frame = pyogrio.read_dataframe(path)
+            source_crs = crs or (frame.crs.to_string() if frame.crs is not None else None)
+    except ProposalError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any reader failure is the file's problem
+        raise ProposalError(f"cannot read {path.name}: {exc}", f"Không đọc được {path.name}: {exc}") from None
+    if len(frame) == 0:
+        raise ProposalError(f"{path.name} holds no proposals", f"{path.name} không có đề xuất nào")
+    if "kind" not in frame.columns:
+        raise ProposalError("a `kind` column is required (fuel_station, lpg_station, industrial_cluster, "
+                            "industrial_park, factory)", "Cần cột `kind` (loại đề xuất)")
+    problems = []
+    geoms = frame.geometry.to_numpy()
+    for i, (kind, geom) in enumerate(zip(frame["kind"], geoms, strict=True)):
+        try:
+            check_kind(kind, f" at row {i + 1}")
+            check_geometry(geom, f" at row {i + 1}")
+        except ProposalError as exc:
+            problems.append(exc)
+    if not problems:
+        try:
+            target = parse_crs(source_crs) if source_crs and source_crs.upper() not in ("EPSG:4326", "OGC:CRS84") \
+                else CRS84
+        except UnsupportedCrsError:
+            target = None
+            from pyproj import CRS
+
+            geoms = gpd.GeoSeries(geoms, crs=CRS.from_user_input(source_crs)).to_crs("OGC:CRS84").to_numpy()
+        if target is not None and target != CRS84:
+            geoms = transform_geometries(geoms, target, CRS84)
+        try:
+            check_lonlat(geoms, [f"row {i + 1}" for i in range(len(geoms))])
+        except ProposalError as exc:
+            problems.append(exc)
+    if problems:
+        shown = problems[:20]
+        more = f" (and {len(problems) - 20} more)" if len(problems) > 20 else ""
+        raise ProposalError("; ".join(p.en for p in shown) + more, "; ".join(p.vi for p in shown) + more)
+    props = frame.drop(columns=frame.geometry.name).to_dict("records")
+    return Proposals(kinds=frame["kind"].astype(str).to_numpy(dtype=object), geoms=geoms, properties=props), frame

@@ -184,7 +184,7 @@ def report_pdf(report: dict, lang: str = "vi") -> bytes:
         fig.text(0.30, 0.935 - i * 0.018, v, fontsize=8.5,
                  color=STATUS_COLOURS[verdict] if k == t["verdict"] else "black",
                  weight="bold" if k == t["verdict"] else "normal")
-    ax = fig.add_axes((0.55, 0.79, 0.39, 0.18))
+    ax = fig.add_axes((0.62, 0.80, 0.32, 0.15))
     items = [*_evidence_geoms(report), ("site", shape(report["proposal"]["geometry"]))]
     for role, geom in items:
         stroke, fill, *_ = ROLE_STYLE.get(role, ("#333", "none", role, role))
@@ -198,26 +198,38 @@ def report_pdf(report: dict, lang: str = "vi") -> bytes:
                 x, y = part.exterior.xy
                 ax.fill(x, y, facecolor=fill if fill != "none" else "none", edgecolor=stroke, alpha=0.6, lw=1)
     ax.set_aspect(1 / np.cos(np.radians(np.mean(ax.get_ylim()))))
-    ax.tick_params(labelsize=6)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    x0, x1 = ax.get_xlim()
+    y0, _ = ax.get_ylim()
+    width_km = (x1 - x0) * 111.32 * np.cos(np.radians(y0))
+    ax.set_xlabel(f"← {width_km:.2f} km →  (WGS84)", fontsize=6)
+    pages = [fig]
     y = 0.76
     for r in report["results"]:
         if r["status"] == "not_applicable":
             continue
-        fig.text(0.06, y, STATUS_LABELS[r["status"]][lang], fontsize=8, color="white", weight="bold",
-                 bbox={"facecolor": STATUS_COLOURS[r["status"]], "edgecolor": "none", "pad": 1.5})
-        fig.text(0.17, y, f"{r['title']}  [{r['rule']}]", fontsize=8.5, weight="bold")
-        lines = textwrap.wrap(r["message"], 105) + textwrap.wrap(f"{t['basis']}: {_basis_text(r)}", 105)
+        lines = textwrap.wrap(r["message"], 100) + textwrap.wrap(f"{t['basis']}: {_basis_text(r)}", 105)
         lines += [f"{t['confidence']}: {CONFIDENCE[r['confidence']][lang]}"]
         if r.get("caveats") and (r["status"] != "pass" or r["confidence"] != "verified"):
             lines += textwrap.wrap("⚠ " + r["caveats"], 105)
+        needed = 0.014 * (len(lines) + 1) + 0.01
+        if y - needed < 0.07:  # continue on a new page rather than drop a rule
+            fig = plt.figure(figsize=(8.27, 11.69))
+            pages.append(fig)
+            y = 0.95
+        fig.text(0.06, y, STATUS_LABELS[r["status"]][lang], fontsize=7.5, color="white", weight="bold",
+                 bbox={"facecolor": STATUS_COLOURS[r["status"]], "edgecolor": "none", "pad": 1.5})
+        fig.text(0.20, y, f"{r['title']}  [{r['rule']}]", fontsize=8.5, weight="bold")
         for j, line in enumerate(lines):
-            fig.text(0.17, y - 0.014 * (j + 1), line, fontsize=7.2)
-        y -= 0.014 * (len(lines) + 1) + 0.01
-        if y < 0.08:
-            break
-    fig.text(0.06, 0.03, "\n".join(textwrap.wrap(t["disclaimer"], 130)), fontsize=6.5, color="#555")
+            fig.text(0.20, y - 0.014 * (j + 1), line, fontsize=7.2)
+        y -= needed
+    for number, page in enumerate(pages, start=1):
+        page.text(0.06, 0.03, "\n".join(textwrap.wrap(t["disclaimer"], 130)), fontsize=6.5, color="#555")
+        page.text(0.94, 0.015, f"{number}/{len(pages)}", fontsize=6.5, ha="right")
     buf = io.BytesIO()
     with PdfPages(buf, metadata={"Title": t["title"], "Creator": "planmap"}) as pdf:
-        pdf.savefig(fig)
-    plt.close(fig)
+        for page in pages:
+            pdf.savefig(page)
+            plt.close(page)
     return buf.getvalue()
