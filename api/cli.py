@@ -93,6 +93,91 @@ def check(file: Path, out: Path | None, crs: str | None, as_of, data: Path, cata
     click.echo(f"→ {summary['gpkg']}\n→ {summary['csv']}")
 
 
+@main.group("export", help="Export data files or print-ready maps.")
+def export() -> None:
+    pass
+
+
+@export.command("data", help="Write collections to a file: gpkg, shp (zip), kml, geojson, csv, dxf, fgb.")
+@click.argument("collections")
+@click.option("--format", "fmt", required=True, help="gpkg | shp | kml | geojson | csv | dxf | fgb")
+@click.option("--crs", default="EPSG:4326", show_default=True, help="EPSG:4326 (WGS84), EPSG:9213 or EPSG:3405")
+@click.option("--bbox", default=None, help="minx,miny,maxx,maxy (in --bbox-crs, default CRS84)")
+@click.option("--bbox-crs", default=None)
+@click.option("--where", multiple=True, metavar="FIELD=VALUE", help="Property filter; repeatable.")
+@click.option("-o", "--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Output file (default: the export's own name in the current folder).")
+@click.option("--data", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_DATA, show_default=True)
+@click.option("--catalog", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_CATALOG)
+def export_data_cmd(collections: str, fmt: str, crs: str, bbox: str | None, bbox_crs: str | None, where: tuple,
+                    out: Path | None, data: Path, catalog: Path) -> None:
+    from geo.crs import UnsupportedCrsError, parse_crs
+    from layers.exports import ExportError, export_data, write_to
+    from layers.query import FeatureQuery
+
+    dataset = _load(data, catalog)
+    try:
+        box = tuple(float(v) for v in bbox.split(",")) if bbox else None
+        if box is not None and len(box) != 4:
+            raise ValueError
+        filters = dict(w.split("=", 1) for w in where)
+    except ValueError:
+        raise click.ClickException("--bbox needs 4 numbers and --where needs FIELD=VALUE") from None
+    try:
+        query = FeatureQuery(bbox=box, bbox_crs=parse_crs(bbox_crs), filters=filters)
+        ids = [c.strip() for c in collections.split(",") if c.strip()]
+        with click.progressbar(length=len(ids), label="Xuất dữ liệu / exporting", file=sys.stderr) as bar:
+            result = export_data(dataset, ids, fmt, parse_crs(crs), query,
+                                 progress=lambda done, total: bar.update(done - bar.pos))
+    except (ExportError, UnsupportedCrsError) as exc:
+        raise click.ClickException(getattr(exc, "en", str(exc))) from exc
+    target = write_to(result, out or Path.cwd() / result.filename)
+    click.echo(" ".join(f"{k}: {v}" for k, v in result.counts.items()))
+    click.echo(f"→ {target}")
+
+
+@export.command("map", help="Render a print-ready map (PDF or PNG).")
+@click.option("--preset", default="cluster-plan-2030", show_default=True)
+@click.option("--size", default="A3", show_default=True, type=click.Choice(["A4", "A3", "A1"]))
+@click.option("--orientation", default="landscape", show_default=True, type=click.Choice(["landscape", "portrait"]))
+@click.option("--dpi", default=200, show_default=True, type=int)
+@click.option("--collections", default=None, help="id[,id…] instead of the preset's layers")
+@click.option("--bbox", default=None, help="minx,miny,maxx,maxy (CRS84 unless --bbox-crs)")
+@click.option("--bbox-crs", default="OGC:CRS84")
+@click.option("--title", default=None)
+@click.option("--lang", default="vi", type=click.Choice(["vi", "en"]))
+@click.option("-o", "--out", type=click.Path(path_type=Path, dir_okay=False), required=True,
+              help="Output file; .pdf or .png")
+@click.option("--data", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_DATA, show_default=True)
+@click.option("--catalog", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_CATALOG)
+def export_map_cmd(preset, size, orientation, dpi, collections, bbox, bbox_crs, title, lang, out: Path, data, catalog):
+    from web.printmap import PrintError, render_map
+
+    fmt = out.suffix.lower().lstrip(".")
+    if fmt not in ("pdf", "png"):
+        raise click.ClickException("--out must end in .pdf or .png")
+    dataset = _load(data, catalog)
+    try:
+        box = tuple(float(v) for v in bbox.split(",")) if bbox else None
+    except ValueError:
+        raise click.ClickException("--bbox needs 4 numbers") from None
+    ids = [c.strip() for c in collections.split(",")] if collections else None
+    try:
+        with click.progressbar(length=1, label="Vẽ bản đồ / rendering", file=sys.stderr) as bar:
+            def progress(done: int, total: int) -> None:
+                bar.length = total
+                bar.update(done - bar.pos)
+
+            body = render_map(dataset, preset=preset, collections=ids, bbox=box, bbox_crs=bbox_crs, size=size,
+                              orientation=orientation, fmt=fmt, dpi=dpi, title=title, lang=lang, progress=progress)
+    except PrintError as exc:
+        raise click.ClickException(f"{exc.en}\n{exc.vi}") from exc
+    tmp = out.with_name(f".{out.name}.part")
+    tmp.write_bytes(body)
+    tmp.replace(out)
+    click.echo(f"→ {out}")
+
+
 @main.command("layers", help="List each layer with feature count, geometry type and accuracy mix.")
 @click.option("--data", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_DATA, show_default=True)
 @click.option("--catalog", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_CATALOG)

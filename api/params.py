@@ -46,23 +46,19 @@ class CommonParams(BaseModel):
     lang: Lang = "vi"
 
 
-class ItemsParams(CommonParams):
-    """`/collections/{id}/items`: the OGC API – Features Part 1 and Part 2 parameters."""
+class BboxParams(BaseModel):
+    """A `bbox` (4 or 6 numbers) with its `bbox-crs`, shared by items and exports."""
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True)
 
     bbox: tuple[float, float, float, float] | tuple[float, float, float, float, float, float] | None = None
     bbox_crs: str | None = Field(None, alias="bbox-crs")
-    crs: str | None = None
-    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
-    offset: int = Field(0, ge=0)
-    datetime: str | None = None
 
     @field_validator("bbox", mode="before")
     @classmethod
     def _split_bbox(cls, value: object) -> object:
         if isinstance(value, str):
-            parts = [p for p in value.split(",")]
+            parts = value.split(",")
             if len(parts) not in (4, 6) or any(p.strip() == "" for p in parts):
                 raise ValueError("bbox needs 4 (or 6) comma-separated numbers: minx,miny,maxx,maxy")
             return tuple(parts)
@@ -80,6 +76,17 @@ class ItemsParams(CommonParams):
         if value[0] > value[2] or value[1] > value[3]:
             raise ValueError("bbox lower corner must not exceed its upper corner")
         return value
+
+
+class ItemsParams(CommonParams, BboxParams):
+    """`/collections/{id}/items`: the OGC API – Features Part 1 and Part 2 parameters."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    crs: str | None = None
+    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
+    offset: int = Field(0, ge=0)
+    datetime: str | None = None
 
 
 class ItemParams(CommonParams):
