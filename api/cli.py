@@ -16,6 +16,20 @@ DEFAULT_DEM = DEFAULT_SOURCES / "dem" / "srtm3_N21E105_tn_clip.tif"
 DEFAULT_RULES = REPO / "data" / "rules.yaml"
 
 
+def store_folder() -> Path:
+    """The writable store: $PLANMAP_STORE, or the git-ignored `store/` folder of the checkout."""
+    return Path(os.environ.get("PLANMAP_STORE") or REPO / "store")
+
+
+def _store():
+    from layers.revisions import Store
+
+    try:
+        return Store(store_folder())
+    except OSError as exc:
+        raise click.ClickException(f"cannot open the store {store_folder()}: {exc}") from exc
+
+
 def _load(data: Path, catalog: Path):
     from layers.store import load_dataset
 
@@ -178,6 +192,101 @@ def export_map_cmd(preset, size, orientation, dpi, collections, bbox, bbox_crs, 
     click.echo(f"→ {out}")
 
 
+@main.command("import", help="Import a planner's file (zip SHP/TAB, GPKG, KML, DXF, DGN, GeoJSON, CSV) as a new "
+                             "revision of a layer.")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--layer", "layer_id", required=True, help="Collection id (a new id creates an internal layer).")
+@click.option("--crs", default=None, help="Declare the CRS when the file lacks one (e.g. EPSG:9213).")
+@click.option("--encoding", default=None, help="utf-8 | cp1258 | tcvn3 | vni, for old Shapefiles.")
+@click.option("--append", is_flag=True, help="Add to the layer instead of replacing its features.")
+@click.option("--accuracy", default=None, type=click.Choice(["exact", "approximate", "schematic", "synthetic"]))
+@click.option("--author", default=lambda: os.environ.get("USER", "cli"), show_default="$USER")
+@click.option("--data", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_DATA, show_default=True)
+@click.option("--catalog", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_CATALOG)
+def import_cmd(file: Path, layer_id: str, crs, encoding, append: bool, accuracy, author: str, data: Path,
+               catalog: Path) -> None:
+    import json
+
+    from api.errors import ApiError
+    from api.routers.imports import run_import
+    from layers.workspace import Workspace
+
+    if not file.exists():
+        raise click.ClickException(f"{file} does not exist / không có tệp {file}")
+    ws = Workspace(_load(data, catalog), _store())
+    try:
+        doc, status = run_import(ws, layer_id, file, file.name, author, crs=crs, encoding=encoding, append=append,
+                                 accuracy=accuracy)
+    except ApiError as exc:
+        raise click.ClickException(f"{exc.detail}\n{exc.detail_vi}") from exc
+    report = doc.get("report") or {}
+    for problem in report.get("problems", []):
+        msg = problem.get("message", {})
+        click.echo(f"  #{problem.get('feature')}: {problem.get('severity')} {problem.get('code')} — "
+                   f"{msg.get('vi', '')} / {msg.get('en', '')}", err=True)
+    for note in report.get("notes", []):
+        click.echo(f"  note: {note.get('vi', note)} / {note.get('en', '')}", err=True)
+    if status != 201:
+        raise click.ClickException(f"{doc.get('detail')}\n{doc.get('detail_vi')}")
+    rev = doc["revision"]
+    click.echo(f"revision {rev['id']} of {layer_id}: {rev['feature_count']} features "
+               f"(+{rev['added']} ~{rev['changed']} -{rev['removed']})")
+    click.echo(json.dumps({k: report.get(k) for k in ("features_read", "features_imported", "features_rejected",
+                                                       "crs", "crs_source", "encoding")}, ensure_ascii=False))
+
+
+@main.command("history", help="The revisions of a layer.")
+@click.argument("layer_id")
+def history_cmd(layer_id: str) -> None:
+    revisions = _store().history(layer_id)
+    if not revisions:
+        click.echo(f"{layer_id}: no revisions (the shipped data)")
+    for r in revisions:
+        click.echo(f"{r.id:6d}  {r.created}  {r.author:12s} {r.action:9s} {r.feature_count:7d} "
+                   f"+{r.added} ~{r.changed} -{r.removed}  {r.source_file or ''}")
+
+
+@main.command("rollback", help="Make an earlier revision of a layer current again (as a new revision).")
+@click.argument("layer_id")
+@click.argument("revision", type=int)
+@click.option("--author", default=lambda: os.environ.get("USER", "cli"))
+@click.option("--data", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_DATA, show_default=True)
+@click.option("--catalog", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_CATALOG)
+def rollback_cmd(layer_id: str, revision: int, author: str, data: Path, catalog: Path) -> None:
+    from layers.workspace import Workspace, WorkspaceError
+
+    ws = Workspace(_load(data, catalog), _store())
+    try:
+        new = ws.rollback(layer_id, revision, author)
+    except WorkspaceError as exc:
+        raise click.ClickException(f"{exc.en}\n{exc.vi}") from exc
+    click.echo(f"revision {new.id}: {layer_id} is back to revision {revision} ({new.feature_count} features)")
+
+
+@main.group("users", help="User accounts and their tokens.")
+def users() -> None:
+    pass
+
+
+@users.command("add", help="Create a user (or give them a new token); prints the token once.")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice(["viewer", "planner", "admin"]))
+def users_add(name: str, role: str) -> None:
+    from api.routers.users import add_user
+
+    try:
+        token = add_user(_store(), name, role, os.environ.get("USER", "cli"))
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(token)
+
+
+@users.command("list", help="List users (never their tokens).")
+def users_list() -> None:
+    for u in _store().users():
+        click.echo(f"{u['name']:20s} {u['role']:8s} {u['created']}")
+
+
 @main.command("layers", help="List each layer with feature count, geometry type and accuracy mix.")
 @click.option("--data", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_DATA, show_default=True)
 @click.option("--catalog", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_CATALOG)
@@ -213,7 +322,8 @@ def serve(data: Path, catalog: Path, host: str, port: int, rules: Path, log_leve
     dataset = _load(data, catalog)
     rulebook = _rules(rules)
     click.echo(f"planmap: {len(dataset.layers)} layers from {data} → http://{host}:{port}/", err=True)
-    app = create_app(dataset, rulebook, dem_path=dem if dem.exists() else None, osm_tiles=osm_tiles)
+    app = create_app(dataset, rulebook, dem_path=dem if dem.exists() else None, osm_tiles=osm_tiles, store=_store(),
+                     admin_token=os.environ.get("PLANMAP_ADMIN_TOKEN"))
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
 
 

@@ -103,10 +103,24 @@ def build_openapi(dataset: Dataset, base: str, extra_paths: dict | None = None) 
             "parameters": [_ref(n) for n in ("f", "lang", "bbox", "bbox-crs", "crs", "limit", "offset", "datetime")]
             + filters,
             "responses": _ok("FeatureCollection", "application/geo+json")}}
-        paths[f"/collections/{cid}/items/{{featureId}}"] = {"get": {
+        write = {"security": [{"bearerAuth": []}], "tags": [cid],
+                 "requestBody": {"required": True, "content": {"application/geo+json": {
+                     "schema": {"$ref": "#/components/schemas/Feature"}}}}}
+        paths[f"/collections/{cid}/items"]["post"] = {
+            **write, "summary": f"{title}: thêm đối tượng / create a feature (planner)", "operationId": f"create_{cid}",
+            "responses": {"201": {"description": "Created"}, "400": _PROBLEM, "401": _PROBLEM, "403": _PROBLEM}}
+        paths[f"/collections/{cid}/items/{{featureId}}"] = {"put": {
+            **write, "summary": f"{title}: thay đối tượng / replace a feature (planner)",
+            "operationId": f"replace_{cid}", "parameters": [_ref("featureId")],
+            "responses": {"200": {"description": "Replaced"}, "400": _PROBLEM, "401": _PROBLEM, "404": _PROBLEM}},
+            "delete": {"security": [{"bearerAuth": []}], "tags": [cid], "operationId": f"delete_{cid}",
+                       "summary": f"{title}: xóa đối tượng / delete a feature (planner)",
+                       "parameters": [_ref("featureId")],
+                       "responses": {"204": {"description": "Deleted"}, "401": _PROBLEM, "404": _PROBLEM}}}
+        paths[f"/collections/{cid}/items/{{featureId}}"]["get"] = {
             "summary": f"{title}: một đối tượng / one feature", "operationId": f"item_{cid}", "tags": [cid],
             "parameters": [_ref("featureId"), _ref("f"), _ref("lang"), _ref("crs")],
-            "responses": _ok("Feature", "application/geo+json")}}
+            "responses": _ok("Feature", "application/geo+json")}
     paths.update(extra_paths or {})
     return {
         "openapi": "3.0.3",
@@ -119,6 +133,7 @@ def build_openapi(dataset: Dataset, base: str, extra_paths: dict | None = None) 
         "paths": paths,
         "components": {
             "parameters": PARAMETERS,
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
             "schemas": SCHEMAS,
             "responses": {"Problem": {"description": "Lỗi / Problem", "content": {
                 "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}},

@@ -251,6 +251,36 @@ def rss_mb(pid: int) -> dict:
     return res
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    tck = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for p in tree_pids(pid):
+        try:
+            f = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(f[11]) + int(f[12])) / tck  # utime + stime
+    return total
+
+
+def drain(procs: dict, max_wait: float = 180.0) -> float:
+    """Wait until every server process tree is idle (< 5 % of a core over 0.5 s).
+
+    wrk stops at its deadline but the servers keep working through requests already queued (for
+    pygeoapi's limit=10000 that is many seconds); measuring the next cell before they finish
+    would charge that backlog to the wrong query.
+    """
+    t0 = time.time()
+    while time.time() - t0 < max_wait:
+        before = {s: tree_cpu_seconds(p.pid) for s, p in procs.items()}
+        time.sleep(0.5)
+        busy = [s for s, p in procs.items() if tree_cpu_seconds(p.pid) - before[s] > 0.025]
+        if not busy:
+            return time.time() - t0
+    log(f"drain: servers still busy after {max_wait:.0f} s")
+    return time.time() - t0
+
+
 # --------------------------------------------------------------------------------------------
 # queries
 
@@ -317,7 +347,7 @@ def build_cases() -> list[dict]:
         cases.append({"name": label, "layer": layer, "expected": n, "bbox": bbox,
                       "path": f"/collections/{layer}/items?bbox={b}&limit={BBOX_LIMIT}"})
     cases.append({"name": "parcels limit=10000", "layer": "bench_parcels", "expected": 10000,
-                  "path": "/collections/bench_parcels/items?limit=10000"})
+                  "path": "/collections/bench_parcels/items?limit=10000", "min_duration": 30})
     cases.append({"name": "parcel by id", "layer": "bench_parcels", "expected": 1,
                   "path": f"/collections/bench_parcels/items/{BY_ID_FID}"})
     return cases
@@ -418,16 +448,23 @@ TARGETS = {"points bbox": 10.0, "parcels bbox": 10.0, "parcels limit=10000": 10.
 
 
 def median_run(runs: list[dict]) -> dict:
-    """The round with the median req/s (its own p50/p99 are reported with it)."""
-    s = sorted(runs, key=lambda r: r["rps"])
-    return s[(len(s) - 1) // 2]
+    """Per-cell summary over the rounds: median of req/s, p50 and p99 (each taken separately;
+    with 2 rounds that is their mean). Request and error counts are summed."""
+    out = {k: statistics.median(r[k] for r in runs) for k in ("rps", "p50", "p99")}
+    out["requests"] = sum(r["requests"] for r in runs)
+    out["non2xx"] = sum(r["non2xx"] for r in runs)
+    out["socket_errors"] = "; ".join(r["socket_errors"] for r in runs if r["socket_errors"])
+    return out
 
 
 def report(meta: dict, cases: list[dict], results: dict, servers: list[str]) -> str:
     lines = []
     lines.append(f"Run {meta['started']} → {meta['finished']} on {meta['machine']}; "
                  f"wrk {meta['wrk_duration']} s per cell, {meta['rounds']} interleaved rounds, "
-                 f"median round shown (by req/s). Latencies in ms.")
+                 f"each value is the median over the rounds (mean when 2). Latencies in ms; "
+                 f"limit=10000 cells run {max(meta['wrk_duration'], 30)} s.")
+    lines.append("")
+    lines.append(f"Versions — {meta['versions']}")
     lines.append("")
     lines.append("Queries (feature counts as returned by each server):")
     lines.append("")
@@ -478,6 +515,20 @@ def report(meta: dict, cases: list[dict], results: dict, servers: list[str]) -> 
         m = meta["rss"]["pygeoapi"]
         lines.append(f"- pygeoapi memory after load: VmRSS {m['rss_tree']:.0f} MB over "
                      f"{len(m['pids'])} processes (gunicorn master + workers)")
+    lines.append("")
+    lines.append("<details><summary>every round</summary>")
+    lines.append("")
+    lines.append("| query | conns | server | round | req/s | p50 | p99 | requests | wrk command |")
+    lines.append("|---|---:|---|---:|---:|---:|---:|---:|---|")
+    for c in cases:
+        for conns in meta["conns"]:
+            for s in servers:
+                for i, r in enumerate(results[c["name"]][conns][s], 1):
+                    lines.append(f"| {c['name']} | {conns} | {s} | {i} | {fmt_rps(r['rps'])} | {fmt_ms(r['p50'])} | "
+                                 f"{fmt_ms(r['p99'])} | {r['requests']} | `{r['cmd']}` |")
+    lines.append("")
+    lines.append("</details>")
+    lines.append("")
     errs = []
     for c in cases:
         for conns in meta["conns"]:
@@ -529,6 +580,7 @@ def main(argv=None) -> int:
             "wrk_duration": args.duration, "conns": conns_list, "server_desc": {}, "keepalive": {},
             "rss": {}, "startup": {}}
     meta["machine"] = machine_line()
+    meta["versions"] = versions_line(args.planmap)
     procs = {}
     try:
         t0 = time.time()
@@ -579,10 +631,14 @@ def main(argv=None) -> int:
             meta["keepalive"][s] = keepalive_probe(port, url_for(s, cases[-1]["path"]).split(f":{port}", 1)[1])
             log(f"{s}: {meta['keepalive'][s]}")
 
-        # warm-up: a short wrk burst per URL (and server) before measuring
+        # warm-up: every URL was fetched once by the checks above; add a short wrk burst for the
+        # fast ones, then wait for the servers to be idle
         for c in cases:
+            if "min_duration" in c:
+                continue
             for s in servers:
                 run_wrk(url_for(s, c["path"]), 1, 2)
+        drain(procs)
 
         results = {c["name"]: {n: {s: [] for s in servers} for n in conns_list} for c in cases}
         k = 0
@@ -592,12 +648,14 @@ def main(argv=None) -> int:
                     order = servers if k % 2 == 0 else list(reversed(servers))
                     k += 1
                     for s in order:
-                        r = run_wrk(url_for(s, c["path"]), n, args.duration)
+                        r = run_wrk(url_for(s, c["path"]), n, max(args.duration, c.get("min_duration", 0)))
+                        r["drain_s"] = drain(procs)
                         results[c["name"]][n][s].append(r)
                         log(f"round {rnd + 1} {s:8s} {c['name']:20s} c={n}: {r['rps']:9.1f} req/s  "
                             f"p50 {fmt_ms(r['p50'])} ms  p99 {fmt_ms(r['p99'])} ms  ({r['requests']} req"
                             f"{', non-2xx ' + str(r['non2xx']) if r['non2xx'] else ''}"
-                            f"{', sock ' + r['socket_errors'] if r['socket_errors'] else ''})")
+                            f"{', sock ' + r['socket_errors'] if r['socket_errors'] else ''}; "
+                            f"drained {r['drain_s']:.1f} s)")
         for s, p in procs.items():
             meta["rss"][s] = rss_mb(p.pid)
         meta["finished"] = dt.datetime.now(dt.UTC).strftime("%H:%M UTC")
@@ -628,6 +686,29 @@ def gdal_version() -> str:
                               capture_output=True, text=True).stdout.strip()
     except OSError:
         return "?"
+
+
+def versions_line(planmap_bin: str) -> str:
+    def run(cmd: list[str]) -> str:
+        try:
+            return subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=60).stdout.strip()
+        except (OSError, subprocess.TimeoutExpired):
+            return "?"
+
+    pyg = run([str(PYG_VENV / "bin/python"), "-c",
+               "import sys, pygeoapi, gunicorn, gevent, uvicorn, flask, starlette; from osgeo import gdal; "
+               "print(f'pygeoapi {pygeoapi.__version__}, GDAL {gdal.__version__}, gunicorn {gunicorn.__version__}, "
+               "gevent {gevent.__version__}, uvicorn {uvicorn.__version__}, Flask {flask.__version__}, "
+               "Starlette {starlette.__version__}, Python {sys.version.split()[0]}')"])
+    pm_py = str(Path(planmap_bin).parent / "python")
+    pm = run([pm_py, "-c",
+              "import sys, importlib.metadata as m; print(', '.join(f'{p} {m.version(p)}' for p in "
+              "['planmap', 'fastapi', 'starlette', 'uvicorn', 'uvloop', 'httptools', 'orjson', 'shapely', "
+              "'geopandas', 'pyogrio', 'numpy', 'pandas']) + f', Python {sys.version.split()[0]}')"])
+    commit = run(["git", "rev-parse", "--short", "HEAD"])
+    dirty = " + uncommitted changes" if run(["git", "status", "--porcelain", "--", "api", "geo", "layers"]) else ""
+    wrk = run(["sh", "-c", "wrk --version 2>&1 | head -1"]).split(" Copyright")[0]
+    return (f"planmap side: {pm} (git {commit}{dirty}). pygeoapi side: {pyg}. Load tool: {wrk}.")
 
 
 def machine_line() -> str:

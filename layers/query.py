@@ -110,4 +110,4 @@ def encode_rows(layer: Layer, rows: np.ndarray, crs: SupportedCrs) -> bytes:
         return join_features(layer.features[rows])
     geoms = transform_geometries(layer.frame.geometry.to_numpy()[rows], CRS84, crs)
     geo_bytes = encode_geometries(geoms)
-    return join_features([h + g + b"}" for h, g in zip(layer.heads[rows], geo_bytes, strict=True)])
+    return join_features([h + g + b"}" for h, g in zip(layer.heads(rows), geo_bytes, strict=True)])

@@ -33,8 +33,8 @@ class Layer:
     geometry_type: str
     fids: np.ndarray = field(init=False)
     index: SpatialIndex = field(init=False)
-    heads: np.ndarray = field(init=False)  # per row: b'{"type":"Feature","id":..,"properties":..,"geometry":'
     features: np.ndarray = field(init=False)  # per row: the whole Feature in CRS84, as bytes
+    head_lengths: np.ndarray = field(init=False)  # per row: bytes before the geometry (id and properties)
     bounds: tuple[float, float, float, float] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -43,12 +43,18 @@ class Layer:
         geoms = frame.geometry.to_numpy()
         self.index = SpatialIndex(geoms)
         props = encode_properties(frame.drop(columns=frame.geometry.name))
-        self.heads = np.array([feature_head(int(f), p) for f, p in zip(self.fids, props, strict=True)] or [],
-                              dtype=object)
+        heads = [feature_head(int(f), p) for f, p in zip(self.fids, props, strict=True)]
+        del props
         geo_bytes = encode_geometries(geoms)
-        self.features = np.array([h + g + b"}" for h, g in zip(self.heads, geo_bytes, strict=True)], dtype=object)
+        # one exact-size bytes object per feature; the head is a prefix of it (kept as a length, not a copy)
+        self.features = np.array([h + g + b"}" for h, g in zip(heads, geo_bytes, strict=True)], dtype=object)
+        self.head_lengths = np.fromiter((len(h) for h in heads), dtype=np.int64, count=len(heads))
         self.bounds = tuple(float(v) for v in frame.total_bounds) if len(frame) else (0.0, 0.0, 0.0, 0.0)
         self._row_by_fid = {int(f): i for i, f in enumerate(self.fids)}
+
+    def heads(self, rows: np.ndarray) -> list[bytes]:
+        """`{"type":"Feature","id":…,"properties":…,"geometry":` of each row, to pair with another geometry."""
+        return [f[:n] for f, n in zip(self.features[rows], self.head_lengths[rows], strict=True)]
 
     @property
     def id(self) -> str:
@@ -95,9 +101,27 @@ class Dataset:
 
     layers: dict[str, Layer]
     source: Path | None = None
+    internal: frozenset[str] = frozenset()  # layers only planners and admins may see (e.g. draft plans)
+    # things derived from exactly this snapshot (its public view, check engine, name index), built on first use
+    cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     def get(self, layer_id: str) -> Layer | None:
         return self.layers.get(layer_id)
+
+    def public_view(self) -> Dataset:
+        """The same dataset without its internal layers: what anonymous users and viewers get."""
+        if not self.internal:
+            return self
+        if "public" not in self.cache:
+            self.cache["public"] = Dataset({k: v for k, v in self.layers.items() if k not in self.internal},
+                                           self.source)
+        return self.cache["public"]
+
+    def derived(self, key: str, build):
+        """A value computed once per dataset snapshot (e.g. the check engine or the search index)."""
+        if key not in self.cache:
+            self.cache[key] = build(self)
+        return self.cache[key]
 
     def __iter__(self):
         return iter(self.layers.values())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -61,14 +62,16 @@ class ServedProcess:
     """`planmap serve` in its own process — what operators run, and what GDAL (which holds the GIL while it
     reads) must talk to rather than a server thread inside the test process."""
 
-    def __init__(self, *args: str) -> None:
+    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.args = args
+        self.env = env or {}
 
     def __enter__(self) -> ServedProcess:
         cmd = [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port), *self.args]
-        self.proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                     env={**os.environ, **self.env})
         deadline = time.monotonic() + 90
         while True:
             try:
@@ -92,7 +95,8 @@ class ServedProcess:
 
 
 @pytest.fixture(scope="session")
-def server() -> Iterator[ServedProcess]:
-    """The default dataset served by the real command on a loopback port."""
-    with ServedProcess("--data", str(DATA)) as served:
+def server(tmp_path_factory) -> Iterator[ServedProcess]:
+    """The default dataset served by the real command on a loopback port, with an empty store of its own."""
+    store = tmp_path_factory.mktemp("store")
+    with ServedProcess("--data", str(DATA), env={"PLANMAP_STORE": str(store)}) as served:
         yield served

@@ -55,9 +55,9 @@ def test_build_data_writes_the_dataset_atomically(tmp_path):
         assert cid in result.stdout
 
 
-def test_serve_listens_on_host_and_port_from_the_environment():
+def test_serve_listens_on_host_and_port_from_the_environment(tmp_path):
     port = _free_port()
-    env = dict(os.environ, HOST="127.0.0.1", PORT=str(port))
+    env = dict(os.environ, HOST="127.0.0.1", PORT=str(port), PLANMAP_STORE=str(tmp_path))
     proc = subprocess.Popen([*PLANMAP, "serve", "--data", str(DATA)], cwd=REPO, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:

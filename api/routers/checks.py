@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict
 from starlette.responses import HTMLResponse, Response
 
 from api import html
+from api.deps import engine
 from api.errors import ApiError, bad_request
 from api.params import crs_param, negotiate, validate_params
 from layers.checks import CheckEngine
@@ -39,13 +40,6 @@ class RulesParams(BaseModel):
     lang: Literal["vi", "en"] = "vi"
     as_of: dt.date | None = None
     kind: str | None = None
-
-
-def engine(request: Request) -> CheckEngine:
-    found = getattr(request.app.state, "engine", None)
-    if found is None:
-        raise ApiError(503, "no rules are loaded on this server", "Máy chủ chưa nạp bộ quy tắc", "NoRules")
-    return found
 
 
 def rules_doc(checks: CheckEngine, day: dt.date, kind: str | None, lang: str) -> dict:

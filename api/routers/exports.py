@@ -11,6 +11,7 @@ from pydantic import ConfigDict
 from starlette.background import BackgroundTask
 from starlette.responses import FileResponse, Response
 
+from api.deps import dataset
 from api.errors import ApiError, bad_request
 from api.params import BboxParams, crs_param, validate_params
 from layers.exports import FORMATS, ExportError, export_data
@@ -54,7 +55,7 @@ def export_data_route(request: Request):
                          filters={k: str(v) for k, v in (params.model_extra or {}).items()}, interval=interval)
     collections = [c.strip() for c in params.collections.split(",") if c.strip()]
     try:
-        export = export_data(request.app.state.dataset, collections, params.format, crs_param(params.crs), query)
+        export = export_data(dataset(request), collections, params.format, crs_param(params.crs), query)
     except ExportError as exc:
         raise _export_error(exc) from None
     return _download(export)
@@ -83,7 +84,7 @@ def export_map_route(request: Request):
     bbox_crs = crs_param(params.bbox_crs, "bbox-crs")
     collections = [c.strip() for c in params.collections.split(",") if c.strip()] if params.collections else None
     try:
-        body = render_map(request.app.state.dataset, preset=params.preset, collections=collections, bbox=params.bbox,
+        body = render_map(dataset(request), preset=params.preset, collections=collections, bbox=params.bbox,
                           bbox_crs=bbox_crs.code, size=params.size, orientation=params.orientation, fmt=params.f,
                           dpi=params.dpi, title=params.title, lang=params.lang)
     except PrintError as exc:

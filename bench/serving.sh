@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Side-by-side serving benchmark: planmap vs pygeoapi (OGR provider) on the same GeoPackage.
+#
+#   bash bench/serving.sh                 # full run (≈ 10 min): data, set-up, both servers, wrk, table
+#   bash bench/serving.sh --rounds 1      # extra arguments go to bench/serving.py (see --help)
+#
+# Needs root (or sudo-less apt) only the first time, to install wrk and python3-gdal from Debian.
+# Everything it creates lives in bench/out/ (git-ignored): bench.gpkg, pygeoapi-venv/, tools-venv/,
+# pygeoapi-config.yml, server logs, serving-results.md/.json. Both servers are stopped on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+OUT=bench/out
+mkdir -p "$OUT"
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+# --- system packages: wrk (load tool), python3-gdal (GDAL bindings for pygeoapi's OGR provider)
+need=()
+command -v wrk >/dev/null || need+=(wrk)
+/usr/bin/python3 -c 'from osgeo import ogr' 2>/dev/null || need+=(python3-gdal)
+/usr/bin/python3 -c 'import ensurepip, venv' 2>/dev/null || need+=(python3-venv)
+if ((${#need[@]})); then
+    log "apt-get install ${need[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+# --- a Python with numpy/shapely/pyogrio for the data generator: planmap's own venv if it has them,
+#     else a scratch venv in bench/out
+PY="$ROOT/.venv/bin/python"
+if ! "$PY" -c 'import numpy, shapely, pyogrio' 2>/dev/null; then
+    PY="$ROOT/$OUT/tools-venv/bin/python"
+    if ! "$PY" -c 'import numpy, shapely, pyogrio' 2>/dev/null; then
+        log "creating $OUT/tools-venv for the data generator"
+        python3 -m venv "$OUT/tools-venv"
+        "$OUT/tools-venv/bin/pip" install -q numpy shapely pyogrio
+    fi
+fi
+
+# --- data
+if [[ ! -s $OUT/bench.gpkg ]]; then
+    log "generating $OUT/bench.gpkg"
+    "$PY" bench/make_data.py --out "$OUT/bench.gpkg"
+fi
+
+# --- pygeoapi in its own venv on the system Python (so it sees Debian's GDAL bindings)
+PYG=$OUT/pygeoapi-venv
+if ! "$PYG/bin/python" -c 'import pygeoapi, gunicorn, gevent, uvicorn, starlette, packaging; from osgeo import ogr' \
+        2>/dev/null; then
+    log "creating $PYG (pygeoapi, gunicorn, gevent, uvicorn, starlette)"
+    rm -rf "$PYG"
+    /usr/bin/python3 -m venv --system-site-packages "$PYG"
+    "$PYG/bin/pip" install -q --upgrade pip
+    "$PYG/bin/pip" install -q pygeoapi gunicorn gevent uvicorn starlette packaging
+fi
+
+# --- planmap
+if [[ ! -x .venv/bin/planmap ]]; then
+    echo "planmap is not installed in .venv — run: make .venv/.installed" >&2
+    exit 2
+fi
+
+# bench/serving.py starts both servers, stops them on exit (also on Ctrl-C / SIGTERM)
+exec /usr/bin/python3 bench/serving.py --planmap "$ROOT/.venv/bin/planmap" "$@"

@@ -1,0 +1,44 @@
+"""Who may do what: roles, bearer tokens (stored only as hashes) and which layers a person may see."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+ROLES = ("viewer", "planner", "admin")
+RANK = {"anonymous": 0, "viewer": 1, "planner": 2, "admin": 3}
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The person behind a request."""
+
+    name: str
+    role: str  # anonymous | viewer | planner | admin
+
+    @property
+    def sees_internal(self) -> bool:
+        """Internal layers (drafts) are for the department's planners and admins only."""
+        return RANK[self.role] >= RANK["planner"]
+
+    def can(self, role: str) -> bool:
+        return RANK[self.role] >= RANK[role]
+
+
+ANONYMOUS = Principal("anonymous", "anonymous")
+
+
+def new_token() -> str:
+    """A random secret shown once to its owner; only its hash is kept."""
+    return "pm_" + secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    """SHA-256 of the token: tokens are 256-bit random secrets, so a fast hash is safe and lookups are exact."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def same_secret(given: str, expected: str) -> bool:
+    return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
