@@ -2,7 +2,7 @@
 
 Run from the repository root:
 
-    .venv/bin/python bench/checks.py            # all three parts, ~2 minutes
+    .venv/bin/python bench/checks.py            # all three parts, about 1 minute
     .venv/bin/python bench/checks.py --help     # sizes, seed, port, skipping parts
 
 1. **One check over HTTP.**  Starts ``.venv/bin/planmap serve`` (data/planmap.gpkg, data/rules.yaml) on a free

@@ -346,7 +346,8 @@ class CheckEngine:
             return self._unknown(idx, rule.threshold, f"no {rule.layer} feature is valid on {day}")
         outline = sub.union
         polygonal = shapely.get_type_id(geoms) >= 3
-        ratio = shapely.intersects(geoms, outline).astype(float)  # prepared outline: fast for points
+        # the prepared outline must be the first argument for shapely to use its index
+        ratio = shapely.intersects(outline, geoms).astype(float)
         # only polygons that are not wholly inside need the (costly) intersection area
         partial = polygonal & ~shapely.contains(outline, geoms)
         if partial.any():
