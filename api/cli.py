@@ -152,8 +152,8 @@ def export_data_cmd(collections: str, fmt: str, crs: str, bbox: str | None, bbox
 
 @export.command("map", help="Render a print-ready map (PDF or PNG).")
 @click.option("--preset", default="cluster-plan-2030", show_default=True)
-@click.option("--size", default="A3", show_default=True, type=click.Choice(["A4", "A3", "A1"]))
-@click.option("--orientation", default="landscape", show_default=True, type=click.Choice(["landscape", "portrait"]))
+@click.option("--size", default=None, type=click.Choice(["A4", "A3", "A1"]), help="Default: the preset's paper.")
+@click.option("--orientation", default=None, type=click.Choice(["landscape", "portrait"]))
 @click.option("--dpi", default=200, show_default=True, type=int)
 @click.option("--collections", default=None, help="id[,id…] instead of the preset's layers")
 @click.option("--bbox", default=None, help="minx,miny,maxx,maxy (CRS84 unless --bbox-crs)")

@@ -249,3 +249,20 @@ def test_an_import_killed_before_commit_leaves_no_partial_revision(tmp_path):
     with ServedProcess("--data", str(DATA), env={"PLANMAP_STORE": str(store), "PLANMAP_ADMIN_TOKEN": ADMIN}) as s:
         doc = httpx.get(f"{s.url}/collections/draft_clusters/items", headers=auth(ADMIN)).json()
         assert [f["properties"]["name"] for f in doc["features"]] == ["CCN Một"]
+
+
+@pytest.mark.parametrize("name, content, code", [
+    ("broken.zip", b"PK\x03\x04" + b"\x00" * 40, "truncated_zip"),
+    ("empty.geojson", b"", "empty_file"),
+    ("nothing.geojson", b'{"type": "FeatureCollection", "features": []}', "no_features"),
+])
+def test_a_refused_upload_says_why_and_leaves_the_layer_as_it_was(service, tokens, name, content, code):
+    url = f"{service.url}/collections/industrial_clusters"
+    before = httpx.get(f"{url}/revisions").json()["revisions"]
+    count = httpx.get(f"{url}/items?limit=1").json()["numberMatched"]
+    resp = httpx.post(f"{url}/imports", files={"file": (name, content)}, headers=auth(tokens["planner"]))
+    assert resp.status_code == 422, resp.text
+    body = resp.json()
+    assert body["code"] == code and body["detail"] and body["detail_vi"]
+    assert httpx.get(f"{url}/revisions").json()["revisions"] == before
+    assert httpx.get(f"{url}/items?limit=1").json()["numberMatched"] == count

@@ -162,3 +162,29 @@ def test_bad_export_requests_say_what_is_wrong(client, params, status, words):
     resp = client.get("/exports/data", params=params)
     assert resp.status_code == status
     assert words in resp.json()["detail"]
+
+
+def test_map_export_over_http_is_an_a1_pdf_with_the_plan_title(client, tmp_path):
+    import re
+    import subprocess
+
+    resp = client.get("/exports/map", params={"preset": "cluster-plan-2030", "size": "A1", "orientation": "landscape",
+                                              "f": "pdf", "dpi": 100})
+    assert resp.status_code == 200 and resp.headers["content-type"] == "application/pdf"
+    pdf = tmp_path / "plan.pdf"
+    pdf.write_bytes(resp.content)
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    width, height = (float(v) for v in re.search(r"Page size:\s+([\d.]+) x ([\d.]+) pts", info).groups())
+    assert abs(width - 841 / 25.4 * 72) < 2 and abs(height - 594 / 25.4 * 72) < 2  # A1 landscape
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert "PHƯƠNG ÁN PHÁT TRIỂN CỤM CÔNG NGHIỆP" in text and "1:" in text and "VN-2000" in text
+
+
+@pytest.mark.parametrize("params, words", [
+    ({"preset": "nothing"}, "preset"), ({"size": "A0"}, "A0"), ({"dpi": 5}, "dpi"), ({"f": "tiff"}, "tiff"),
+    ({"collections": "nothing"}, "nothing"), ({"bbox": "0,0,1,1"}, "bbox"),
+])
+def test_bad_map_requests_are_400_with_a_reason(client, params, words):
+    resp = client.get("/exports/map", params=params)
+    assert resp.status_code == 400
+    assert words in resp.json()["detail"]

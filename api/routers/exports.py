@@ -6,6 +6,8 @@ other users' requests on the event loop.
 
 from __future__ import annotations
 
+import threading
+
 from fastapi import APIRouter, Request
 from pydantic import ConfigDict
 from starlette.background import BackgroundTask
@@ -66,8 +68,8 @@ class MapExportParams(BboxParams):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     preset: str = "cluster-plan-2030"
-    size: str = "A3"
-    orientation: str = "landscape"
+    size: str | None = None  # None: the preset's own paper
+    orientation: str | None = None
     f: str = "pdf"
     dpi: int = 200
     collections: str | None = None
@@ -76,21 +78,28 @@ class MapExportParams(BboxParams):
 
 
 
+# Rendering is CPU-bound: at most two at a time, so a queue of big maps cannot starve other users' requests.
+RENDER_SLOTS = threading.BoundedSemaphore(2)
+
+
 @router.get("/exports/map", summary="A print-ready plan map (PDF or PNG)")
 def export_map_route(request: Request):
-    from web.printmap import PrintError, render_map
+    from web.printmap import PrintError, draw_plan, plan_map
 
     params = validate_params(MapExportParams, request)
     bbox_crs = crs_param(params.bbox_crs, "bbox-crs")
     collections = [c.strip() for c in params.collections.split(",") if c.strip()] if params.collections else None
-    try:
-        body = render_map(dataset(request), preset=params.preset, collections=collections, bbox=params.bbox,
-                          bbox_crs=bbox_crs.code, size=params.size, orientation=params.orientation, fmt=params.f,
-                          dpi=params.dpi, title=params.title, lang=params.lang)
+    layers = dataset(request)
+    try:  # validate and lay out first (milliseconds), so bad input is refused without waiting for a slot
+        plan = plan_map(layers, preset=params.preset, collections=collections, bbox=params.bbox,
+                        bbox_crs=bbox_crs.code, size=params.size, orientation=params.orientation, fmt=params.f,
+                        dpi=params.dpi, title=params.title, lang=params.lang)
+        with RENDER_SLOTS:
+            body = draw_plan(layers, plan)
     except PrintError as exc:
         raise ApiError(getattr(exc, "status", 400), exc.en, exc.vi, "PrintError") from None
     media = "application/pdf" if params.f == "pdf" else "image/png"
-    name = f"planmap_{params.preset}_{params.size}_{params.orientation}.{params.f}"
+    name = f"planmap_{params.preset}_{plan.size}_{plan.orientation}.{params.f}"
     return Response(body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 

@@ -46,12 +46,15 @@ def run_import(ws, layer_id: str, path: Path, filename: str, author: str, *, crs
     try:
         frame, report = read_import(path, layer_id, schema, outline, crs=crs, encoding=encoding,
                                     accuracy=accuracy, geometry_type=current.geometry_type if current else None,
-                                    source_name=filename)
+                                    filename=filename)
     except ImportRefused as exc:
-        return {"status": "refused", "code": exc.code, "detail": exc.en, "detail_vi": exc.vi, "file": filename}, 422
+        status = 413 if exc.status == 413 else 422
+        return {"outcome": "refused", "title": "Import refused", "status": status, "code": exc.code,
+                "detail": exc.en, "detail_vi": exc.vi, "file": filename}, status
     doc = report.to_dict()
     if len(frame) == 0:
-        return {"status": "refused", "code": "no_valid_features", "report": doc,
+        return {"outcome": "refused", "title": "Import refused", "status": 422, "code": "no_valid_features",
+                "report": doc,
                 "detail": "no feature passed validation; the layer is unchanged",
                 "detail_vi": "Không có đối tượng hợp lệ; lớp giữ nguyên"}, 422
     try:
@@ -62,7 +65,7 @@ def run_import(ws, layer_id: str, path: Path, filename: str, author: str, *, crs
         revision = ws.replace_layer(layer_id, frame, author=author, source_file=filename, report=doc, append=append)
     except WorkspaceError as exc:
         raise ApiError(exc.status, exc.en, exc.vi) from None
-    return {"status": "imported", "revision": revision.to_dict(), "report": doc}, 201
+    return {"outcome": "imported", "revision": revision.to_dict(), "report": doc}, 201
 
 
 @router.post("/collections/{collection_id}/imports", summary="Import a file as a new revision (planners)")
@@ -98,7 +101,8 @@ async def import_file(collection_id: str, request: Request):
             internal=None if internal in (None, "") else internal in ("1", "true", "yes"))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    return Response(orjson.dumps(doc), status_code=status, media_type="application/json")
+    media = "application/json" if status < 400 else "application/problem+json"
+    return Response(orjson.dumps(doc), status_code=status, media_type=media)
 
 
 @router.get("/collections/{collection_id}/revisions", summary="The layer's revision history")
