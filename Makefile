@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 DATA   := data/planmap.gpkg
 
-.PHONY: run test lint data bench clean
+.PHONY: run test lint data assets bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,18 +26,25 @@ $(DATA): $(VENV)/.installed layers/build_dataset.py $(shell find data/sources -t
 
 data: $(DATA)
 
-run: $(VENV)/.installed $(DATA)
+# Browser assets of the map (Leaflet and plugins) from the npm registry, exactly as package-lock.json pins them.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	touch $@
+
+assets: node_modules/.installed
+
+run: $(VENV)/.installed $(DATA) node_modules/.installed
 	$(BIN)/planmap serve --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.installed-test $(DATA)
+test: $(VENV)/.installed-test $(DATA) node_modules/.installed
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 
-bench: $(VENV)/.installed $(DATA)
+bench: $(VENV)/.installed
 	bash bench/serving.sh
 
 clean:
-	rm -rf $(VENV) $(DATA)
+	rm -rf $(VENV) $(DATA) node_modules

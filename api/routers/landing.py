@@ -8,13 +8,17 @@ from fastapi import APIRouter, Request
 from api import html, ogc
 from api.deps import base_url, json_response
 from api.params import CommonParams, negotiate, validate_params
+from api.routers.map import map_page
 
 router = APIRouter(tags=["Capabilities"])
 
 
 @router.get("/", summary="Landing page")
 def landing_page(request: Request):
+    """Browsers get the map; `?f=html` the API's HTML landing page; JSON clients the OGC landing document."""
     params = validate_params(CommonParams, request)
+    if params.f is None and negotiate(request, None) == "html":
+        return map_page(request)
     doc = ogc.landing(base_url(request), params.lang)
     if negotiate(request, params.f) == "html":
         return html.page(doc["title"], f"<p>{html.escape(doc['description'])}</p>" + html.links_list(doc["links"]),

@@ -1,0 +1,138 @@
+"""The map page: a folium-built Leaflet page whose scripts and styles are all served by planmap itself.
+
+folium writes the page (map, relief overlay, fullscreen control); web/static/planmap.js then fills it from
+planmap's own API.  Every CDN link folium would add is replaced by a local URL: the rendered HTML names no
+other host.  URLs are relative, so the page also works behind a reverse proxy under a path prefix.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import folium
+from branca.element import Figure, MacroElement
+from folium.elements import JSCSSMixin
+from folium.map import CustomPane
+from folium.plugins import Fullscreen
+from folium.raster_layers import ImageOverlay
+from folium.template import Template
+
+from web import assets
+
+WEB = Path(__file__).resolve().parent
+LABELS = json.loads((WEB / "labels.json").read_text(encoding="utf-8"))
+STYLES = json.loads((WEB / "styles.json").read_text(encoding="utf-8"))
+
+
+def _local(url: str) -> str:
+    """A page-relative URL for an absolute planmap path."""
+    return url.lstrip("/")
+
+
+@dataclass(frozen=True)
+class MapSettings:
+    """What the page needs to know about the service it is served by."""
+
+    home: tuple[float, float, float, float]  # west, south, east, north of the initial view (CRS84)
+    hillshade_bounds: tuple[float, float, float, float] | None = None
+    hillshade_url: str = "static/hillshade.png"
+    osm_tiles: str | None = None  # an online tile URL template, offered as an optional background
+    osm_attribution: str = "© OpenStreetMap contributors"
+
+
+class MapFigure(Figure):
+    """A branca Figure whose page says its language and title."""
+
+    _template = Template(
+        "<!DOCTYPE html>\n<html lang=\"vi\">\n<head>\n<meta charset=\"utf-8\">\n"
+        "<title>{{ this.title }}</title>\n<link rel=\"icon\" href=\"data:,\">\n"
+        "{{ this.header.render(**kwargs) }}\n</head>\n<body>\n{{ this.html.render(**kwargs) }}\n"
+        "<script>\n{{ this.script.render(**kwargs) }}\n</script>\n</body>\n</html>\n"
+    )
+
+
+class LocalFullscreen(Fullscreen):
+    """folium's fullscreen control, with leaflet.fullscreen 5 (npm) served locally."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            new L.Control.FullScreen({{ this.options|tojavascript }}).addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+    default_js = [("Control.FullScreen.js", _local(assets.vendor("leaflet.fullscreen/dist/Control.FullScreen.umd.js")))]
+    default_css = [("Control.FullScreen.css", _local(assets.vendor("leaflet.fullscreen/dist/Control.FullScreen.css")))]
+
+
+class RelativeImageOverlay(ImageOverlay):
+    """An image overlay whose image is a URL of this service (folium would read a local path into the page)."""
+
+    def __init__(self, url: str, bounds, **kwargs) -> None:
+        super().__init__("http://localhost/placeholder.png", bounds, **kwargs)
+        self.url = url
+
+
+class PlanmapApp(JSCSSMixin, MacroElement):
+    """Loads planmap's own script and styles and starts it on the map with the page's settings."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            window.planmap.init({{ this._parent.get_name() }}, {{ this.config|tojson }}, {
+                hillshade: {{ this.hillshade.get_name() if this.hillshade else "null" }}
+            });
+        {% endmacro %}
+        """
+    )
+    default_js = [
+        ("markercluster", _local(assets.vendor("leaflet.markercluster/dist/leaflet.markercluster.js"))),
+        ("proj4", _local(assets.vendor("proj4/dist/proj4.js"))),
+        ("planmap", "static/planmap.js"),
+    ]
+    default_css = [
+        ("markercluster_css", _local(assets.vendor("leaflet.markercluster/dist/MarkerCluster.css"))),
+        ("markercluster_default_css", _local(assets.vendor("leaflet.markercluster/dist/MarkerCluster.Default.css"))),
+        ("planmap_css", "static/planmap.css"),
+    ]
+
+    def __init__(self, config: dict, hillshade: ImageOverlay | None) -> None:
+        super().__init__()
+        self._name = "PlanmapApp"
+        self.config = config
+        self.hillshade = hillshade
+
+
+def render_map_page(settings: MapSettings) -> str:
+    """The whole HTML page of the map."""
+    west, south, east, north = settings.home
+    figure = MapFigure(title=LABELS["ui"]["vi"]["title"])
+    fmap = folium.Map(location=[(south + north) / 2, (west + east) / 2], zoom_start=9, tiles=None,
+                      control_scale=False, zoom_control=True, attribution_control=False)
+    fmap.default_js = [("leaflet", _local(assets.vendor("leaflet/dist/leaflet.js")))]
+    fmap.default_css = [("leaflet_css", _local(assets.vendor("leaflet/dist/leaflet.css")))]
+    figure.add_child(fmap)
+    LocalFullscreen(position="topleft", title=LABELS["ui"]["vi"]["fullscreen"],
+                    title_cancel=LABELS["ui"]["vi"]["fullscreenExit"]).add_to(fmap)
+    hillshade = None
+    if settings.hillshade_bounds is not None:
+        CustomPane("relief", z_index=250, pointer_events=False).add_to(fmap)
+        hw, hs, he, hn = settings.hillshade_bounds
+        hillshade = RelativeImageOverlay(settings.hillshade_url, [[hs, hw], [hn, he]], pixelated=False,
+                                         name="relief", pane="relief", interactive=False, control=False)
+        hillshade.add_to(fmap)
+    config = {
+        "home": [[south, west], [north, east]],
+        "labels": LABELS,
+        "styles": STYLES,
+        "osm": {"url": settings.osm_tiles, "attribution": settings.osm_attribution} if settings.osm_tiles else None,
+        "vn2000": "+proj=tmerc +lat_0=0 +lon_0=106.5 +k=0.9999 +x_0=500000 +y_0=0 +ellps=WGS84 "
+                  "+towgs84=-191.90441429,-39.30318279,-111.45032835,-0.00928836,0.01975479,-0.00427372,"
+                  "0.252906278 +units=m +no_defs",
+    }
+    PlanmapApp(config, hillshade).add_to(fmap)
+    return figure.render()
+
+
