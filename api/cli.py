@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -40,6 +41,15 @@ def _load(data: Path, catalog: Path):
         return load_dataset(data, catalog)
     except Exception as exc:  # noqa: BLE001 - any reader failure becomes a clear CLI message
         raise click.ClickException(f"cannot read {data}: {exc}") from exc
+
+
+def _progress(bar) -> Callable[[int, int], None]:
+    """A `progress(done, total)` callback driving a click progress bar whose total is learnt on the way."""
+    def progress(done: int, total: int) -> None:
+        bar.length = total
+        bar.update(done - bar.pos)
+
+    return progress
 
 
 def _rules(path: Path):
@@ -95,12 +105,8 @@ def check(file: Path, out: Path | None, crs: str | None, as_of, data: Path, cata
     out = out or file.with_name(file.stem + "-checked")
     try:
         with click.progressbar(length=1, label="Kiểm tra / checking", file=sys.stderr) as bar:
-            def progress(done: int, total: int) -> None:
-                bar.length = total
-                bar.update(done - bar.pos)
-
             summary = check_file(file, out, dataset, rulebook, crs=crs, as_of=as_of.date() if as_of else None,
-                                 progress=progress)
+                                 progress=_progress(bar))
     except ProposalError as exc:
         raise click.ClickException(f"{exc.en}\n{exc.vi}") from exc
     click.echo(" ".join(f"{k}: {v}" for k, v in summary["verdicts"].items()))
@@ -178,12 +184,9 @@ def export_map_cmd(preset, size, orientation, dpi, collections, bbox, bbox_crs, 
     ids = [c.strip() for c in collections.split(",")] if collections else None
     try:
         with click.progressbar(length=1, label="Vẽ bản đồ / rendering", file=sys.stderr) as bar:
-            def progress(done: int, total: int) -> None:
-                bar.length = total
-                bar.update(done - bar.pos)
-
             body = render_map(dataset, preset=preset, collections=ids, bbox=box, bbox_crs=bbox_crs, size=size,
-                              orientation=orientation, fmt=fmt, dpi=dpi, title=title, lang=lang, progress=progress)
+                              orientation=orientation, fmt=fmt, dpi=dpi, title=title, lang=lang,
+                              progress=_progress(bar))
     except PrintError as exc:
         raise click.ClickException(f"{exc.en}\n{exc.vi}") from exc
     tmp = out.with_name(f".{out.name}.part")

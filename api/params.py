@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Literal
 
+import orjson
 from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -122,3 +123,16 @@ def crs_param(value: str | None, name: str = "crs") -> SupportedCrs:
         return parse_crs(value)
     except UnsupportedCrsError as exc:
         raise bad_request(f"{name}: {exc}", f"{name}: hệ tọa độ không được hỗ trợ ({value})") from None
+
+
+async def json_body(request: Request, max_bytes: int) -> object:
+    """The request body parsed as JSON: 413 when larger than `max_bytes`, 400 when not JSON."""
+    from api.errors import ApiError
+
+    raw = await request.body()
+    if len(raw) > max_bytes:
+        raise ApiError(413, f"the body is larger than {max_bytes} bytes", "Nội dung quá lớn")
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise bad_request(f"the body is not JSON: {exc}", "Nội dung không phải JSON") from None

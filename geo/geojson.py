@@ -11,7 +11,7 @@ import pandas as pd
 import shapely
 
 
-def _plain(value: object) -> object:
+def json_value(value: object) -> object:
     """A value as JSON-able Python: NaN/NaT become null, numpy scalars become Python numbers, dates ISO text."""
     if value is None:
         return None
@@ -35,7 +35,7 @@ def encode_properties(frame: pd.DataFrame) -> list[bytes]:
     out: list[bytes] = []
     for row in values:
         # bytes(memoryview(...)): an exact-size copy — orjson's own buffer keeps ~4 KB of heap per object alive
-        out.append(bytes(memoryview(orjson.dumps({c: _plain(v) for c, v in zip(columns, row, strict=True)}))))
+        out.append(bytes(memoryview(orjson.dumps({c: json_value(v) for c, v in zip(columns, row, strict=True)}))))
     return out
 
 

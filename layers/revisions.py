@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import shapely
+
+from geo.geojson import json_value
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS revisions (
@@ -83,18 +84,6 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def _json_value(value: object) -> object:
-    if value is None or value is pd.NaT:
-        return None
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and np.isnan(value):
-        return None
-    if isinstance(value, (dt.date, dt.datetime, pd.Timestamp)):
-        return value.isoformat()
-    return value
-
-
 class Store:
     """Layer revisions, layer settings and users in one SQLite file under PLANMAP_STORE."""
 
@@ -154,7 +143,7 @@ class Store:
         """
         props = frame.drop(columns=frame.geometry.name)
         columns = list(props.columns)
-        records = [json.dumps({c: _json_value(v) for c, v in zip(columns, row, strict=True)}, ensure_ascii=False)
+        records = [json.dumps({c: json_value(v) for c, v in zip(columns, row, strict=True)}, ensure_ascii=False)
                    for row in props.itertuples(index=False, name=None)]
         wkb = shapely.to_wkb(frame.geometry.to_numpy())
         fids = [int(f) for f in frame.index]

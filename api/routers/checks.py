@@ -13,7 +13,7 @@ from starlette.responses import HTMLResponse, Response
 from api import html
 from api.deps import engine
 from api.errors import ApiError, bad_request
-from api.params import crs_param, negotiate, validate_params
+from api.params import crs_param, json_body, negotiate, validate_params
 from layers.checks import CheckEngine
 from layers.proposals import ProposalError, from_feature
 from layers.report import build_reports
@@ -87,14 +87,7 @@ def check_one(checks: CheckEngine, body: object, params: CheckParams) -> dict:
 async def post_check(request: Request):
     params = validate_params(CheckParams, request)
     checks = engine(request)
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
-        raise ApiError(413, f"the proposal is larger than {MAX_BODY} bytes", "Đề xuất quá lớn")
-    try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise bad_request(f"the body is not JSON: {exc}", "Nội dung không phải JSON") from None
-    report = check_one(checks, body, params)
+    report = check_one(checks, await json_body(request, MAX_BODY), params)
     fmt = params.f or ("html" if negotiate(request, None) == "html" else "json")
     if fmt == "html":
         return HTMLResponse(report_html(report, params.lang))

@@ -16,7 +16,7 @@ from starlette.responses import Response
 
 from api.deps import base_url, dataset, require, workspace
 from api.errors import ApiError, bad_request, not_found
-from api.params import crs_param
+from api.params import crs_param, json_body
 from geo.crs import CRS84, transform_geometries
 from layers.proposals import ProposalError, check_lonlat
 from layers.workspace import WorkspaceError
@@ -33,13 +33,7 @@ def _workspace_error(exc: WorkspaceError) -> ApiError:
 
 async def read_feature(request: Request) -> tuple[dict, shapely.Geometry]:
     """The GeoJSON Feature in the body, its geometry turned into CRS84 (from the Content-Crs header if given)."""
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
-        raise ApiError(413, f"the body is larger than {MAX_BODY} bytes", "Nội dung quá lớn")
-    try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise bad_request(f"the body is not JSON: {exc}", "Nội dung không phải JSON") from None
+    body = await json_body(request, MAX_BODY)
     if not isinstance(body, dict) or body.get("type") != "Feature":
         raise bad_request("the body must be a GeoJSON Feature", "Nội dung phải là một GeoJSON Feature")
     props = body.get("properties") or {}

@@ -16,7 +16,7 @@ from starlette.responses import Response
 
 from api.deps import base_url, engine, require, workspace
 from api.errors import ApiError, bad_request, not_found
-from api.params import validate_params
+from api.params import json_body, validate_params
 from api.routers.checks import CheckParams, check_one
 from geo.crs import CRS84, parse_crs, transform_geometries
 from layers.workspace import WorkspaceError
@@ -61,7 +61,7 @@ def save_proposal(ws, report: dict, geometry84, status: str, author: str) -> tup
 async def create_proposal(request: Request):
     who = require(request, "planner")
     params = validate_params(ProposalParams, request)
-    body = orjson.loads(await request.body() or b"null")
+    body = await json_body(request, 2_000_000)
     status = ((body or {}).get("properties") or {}).get("status", "submitted") if isinstance(body, dict) else None
     if status not in STATUSES:
         raise bad_request(f"status must be one of {', '.join(STATUSES)}", "Trạng thái không hợp lệ")
