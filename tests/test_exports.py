@@ -188,3 +188,27 @@ def test_bad_map_requests_are_400_with_a_reason(client, params, words):
     resp = client.get("/exports/map", params=params)
     assert resp.status_code == 400
     assert words in resp.json()["detail"]
+
+
+def test_a_long_map_export_does_not_block_other_users(client, server):
+    import threading
+    import time
+
+    done = {}
+
+    def render() -> None:
+        with httpx.Client(base_url=server.url, timeout=300) as other:
+            done["status"] = other.get("/exports/map", params={"size": "A1", "f": "png", "dpi": 300}).status_code
+
+    worker = threading.Thread(target=render)
+    worker.start()
+    time.sleep(0.5)  # the render is under way
+    waits = []
+    while worker.is_alive() and len(waits) < 20:
+        start = time.perf_counter()
+        assert client.get("/collections/industrial_parks/items", params={"limit": 5}).status_code == 200
+        waits.append(time.perf_counter() - start)
+        time.sleep(0.1)
+    worker.join()
+    assert done["status"] == 200
+    assert waits and max(waits) < 1.0, waits  # other requests are answered while the map renders
