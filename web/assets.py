@@ -29,7 +29,7 @@ VENDOR_FILES = frozenset({
     "leaflet.fullscreen/dist/Control.FullScreen.umd.js",
     "leaflet.fullscreen/dist/Control.FullScreen.css",
     "proj4/dist/proj4.js",
-    # leaflet-draw: served for the proposal drawing tools (issue 4); the map page does not load it yet.
+    # leaflet-draw: the drawing of the "check a site" tool (issue 4); images are those its CSS names.
     "leaflet-draw/dist/leaflet.draw.js",
     "leaflet-draw/dist/leaflet.draw.css",
     "leaflet-draw/dist/images/spritesheet.png",

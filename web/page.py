@@ -97,16 +97,32 @@ class PlanmapApp(JSCSSMixin, MacroElement):
         ("markercluster_default_css", _local(assets.vendor("leaflet.markercluster/dist/MarkerCluster.Default.css"))),
         ("planmap_css", "static/planmap.css"),
     ]
+    # the served page's tools (check a site, exports, sign in); the offline copy has none of them
+    tools_js = [
+        ("leaflet_draw", _local(assets.vendor("leaflet-draw/dist/leaflet.draw.js"))),
+        ("planmap_tools", "static/planmap-tools.js"),
+    ]
+    tools_css = [("leaflet_draw_css", _local(assets.vendor("leaflet-draw/dist/leaflet.draw.css")))]
 
-    def __init__(self, config: dict, hillshade: ImageOverlay | None) -> None:
+    def __init__(self, config: dict, hillshade: ImageOverlay | None, tools: bool = True,
+                 data_scripts: list[str] | None = None) -> None:
         super().__init__()
         self._name = "PlanmapApp"
         self.config = config
         self.hillshade = hillshade
+        if tools:
+            self.default_js = [*self.default_js[:2], self.tools_js[0], *self.default_js[2:], self.tools_js[1]]
+            self.default_css = [*self.default_css, *self.tools_css]
+        for i, src in enumerate(data_scripts or []):
+            self.default_js = [*self.default_js, (f"data_{i}", src)]
 
 
-def render_map_page(settings: MapSettings) -> str:
-    """The whole HTML page of the map."""
+def render_map_page(settings: MapSettings, offline: dict | None = None) -> str:
+    """The whole HTML page of the map.
+
+    `offline`: render the standalone copy instead (web/offline.py): {"collections": [collection documents],
+    "scripts": ["data/<id>.js", …]}; the page then reads the embedded data and has no tools that need the server.
+    """
     west, south, east, north = settings.home
     figure = MapFigure(title=LABELS["ui"]["vi"]["title"])
     fmap = folium.Map(location=[(south + north) / 2, (west + east) / 2], zoom_start=9, tiles=None,
@@ -132,7 +148,10 @@ def render_map_page(settings: MapSettings) -> str:
                   "+towgs84=-191.90441429,-39.30318279,-111.45032835,-0.00928836,0.01975479,-0.00427372,"
                   "0.252906278 +units=m +no_defs",
     }
-    PlanmapApp(config, hillshade).add_to(fmap)
+    if offline is not None:
+        config["offline"] = {"collections": offline["collections"], "created": offline.get("created")}
+    PlanmapApp(config, hillshade, tools=offline is None,
+               data_scripts=offline["scripts"] if offline is not None else None).add_to(fmap)
     return figure.render()
 
 

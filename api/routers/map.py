@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
+import orjson
 from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict
 from starlette.responses import FileResponse, HTMLResponse, Response
 
-from api.errors import not_found
+from api import ogc
+from api.deps import principal, workspace
+from api.errors import ApiError, bad_request, not_found
+from api.params import validate_params
+from geo.crs import CRS84
+from layers.access import ANONYMOUS
+from layers.query import encode_rows
 from layers.store import Dataset
 from web import assets
+from web.offline import offline_map_zip
 from web.page import MapSettings, render_map_page
 
 router = APIRouter(tags=["Map"], include_in_schema=False)
@@ -97,3 +107,56 @@ def get_static_file(name: str):
     if path is None:
         raise not_found(f"no such file {name!r}", f"Không có tệp {name!r}")
     return _file(path, name, _OWN_CACHE)
+
+
+@router.get("/map/session", summary="Who the page's token belongs to (the map's sign-in)")
+def get_session(request: Request):
+    """Always 200, so a mistyped token is reported in the page rather than as a failed request."""
+    try:
+        who = principal(request)
+    except ApiError:
+        return Response(orjson.dumps({"valid": False, "name": None, "role": "anonymous"}),
+                        media_type="application/json", headers={"Cache-Control": "no-store"})
+    body = {"valid": who.role != "anonymous", "name": who.name if who.role != "anonymous" else None, "role": who.role}
+    return Response(orjson.dumps(body), media_type="application/json", headers={"Cache-Control": "no-store"})
+
+
+OFFLINE_META = ("id", "title", "titles", "group", "groupTitle", "geometryType", "numberOfFeatures", "accuracy",
+                "attribution", "license")
+
+
+class OfflineParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    collections: str
+    lang: str = "vi"
+
+
+@router.get("/exports/offline-map", summary="A standalone offline copy of the web map (zip)")
+def get_offline_map(request: Request):
+    """index.html + assets + the chosen public layers' data, opening from disk with no server and no internet."""
+    params = validate_params(OfflineParams, request)
+    wanted = list(dict.fromkeys(c.strip() for c in params.collections.split(",") if c.strip()))
+    if not wanted:
+        raise bad_request("collections: name at least one collection", "Hãy chọn ít nhất một lớp")
+    everything = workspace(request).view(principal(request))
+    public = workspace(request).view(ANONYMOUS)  # the copy leaves the building: public layers only
+    unknown = [c for c in wanted if everything.get(c) is None]
+    if unknown:
+        raise not_found(f"no such collection: {', '.join(unknown)}", f"Không có lớp: {', '.join(unknown)}")
+    chosen = [c for c in wanted if public.get(c) is not None]
+    skipped = [c for c in wanted if c not in chosen]
+    if not chosen:
+        raise bad_request("only internal layers were chosen; the offline copy holds public layers only",
+                          "Chỉ chọn lớp nội bộ; bản ngoại tuyến chỉ gồm các lớp công khai")
+    docs, features = [], {}
+    for cid in chosen:
+        layer = public.get(cid)
+        doc = ogc.collection_doc(layer, "", params.lang)
+        docs.append({k: doc[k] for k in OFFLINE_META if k in doc})  # what the page uses; no links, no CRS URIs
+        body = encode_rows(layer, np.arange(len(layer)), CRS84)
+        features[cid] = b'{"type":"FeatureCollection","features":[' + body + b"]}"
+    hillshade = getattr(request.app.state, "hillshade", None)
+    settings = MapSettings(home=_home_bounds(public), hillshade_bounds=hillshade.bounds if hillshade else None)
+    data = offline_map_zip(settings, docs, features, hillshade.png if hillshade else None, skipped)
+    return Response(data, media_type="application/zip",
+                    headers={"Content-Disposition": 'attachment; filename="planmap-offline.zip"'})

@@ -8,6 +8,7 @@
 
   const LANG_KEY = 'planmap.lang';
   const ADMIN_KEY = 'planmap.admin';
+  const TOKEN_KEY = 'planmap.token';
   const SVG_NS = 'http://www.w3.org/2000/svg';
 
   // ---------------------------------------------------------------- small helpers
@@ -68,6 +69,16 @@
     try { window.localStorage.setItem(key, value); } catch (e) { /* private mode: not remembered */ }
   }
 
+  /** A name folded for search: no diacritics (đ → d), lower case. */
+  function fold(text) {
+    return String(text || '').normalize('NFD').replace(/[\u0300-\u036f]/g, '').replace(/[đĐ]/g, 'd')
+      .toLowerCase().replace(/\s+/g, ' ').trim();
+  }
+
+  function sessionGet(key) {
+    try { return window.sessionStorage.getItem(key); } catch (e) { return null; }
+  }
+
   /** Geodesic area (m²) of a ring of LatLngs on the WGS84 sphere. */
   function ringArea(latlngs) {
     const r = 6378137;
@@ -110,6 +121,16 @@
       this.start();
     }
 
+    /** fetch() of a planmap URL, with the signed-in planner's token (sessionStorage) if there is one. */
+    api(url, opts) {
+      const o = Object.assign({}, opts || {});
+      const headers = new Headers(o.headers || {});
+      const token = sessionGet(TOKEN_KEY);
+      if (token) headers.set('Authorization', 'Bearer ' + token);
+      o.headers = headers;
+      return fetch(url, o);
+    }
+
     t(key) {
       const ui = this.labels.ui;
       return (ui[this.lang] && ui[this.lang][key]) || ui.vi[key] || key;
@@ -144,6 +165,7 @@
       this.buildPanel();
       this.buildAttribution();
       this.buildLegend();
+      for (const plugin of window.planmap.plugins) plugin(this);
       this.translated(() => {
         document.documentElement.lang = this.lang;
         document.title = this.t('title');
@@ -197,8 +219,10 @@
           lang.title = this.t('languageTitle');
           api.textContent = this.t('apiLink');
         });
+        this.headerTools = el('div', {cls: 'pm-header-tools'});
         return el('div', {cls: 'pm-header'}, [
-          el('div', {cls: 'pm-header-row'}, [title, lang, api]), form, results]);
+          el('div', {cls: 'pm-header-row'}, [title, lang, this.cfg.offline ? null : api]), form, results,
+          this.headerTools]);
       });
     }
 
@@ -560,39 +584,48 @@
 
     // ---------------------------------------------------------------- layers
 
+    /** The collections document: from the API, or embedded in an offline copy of the page. */
+    async fetchCatalog() {
+      if (this.cfg.offline) return {collections: this.cfg.offline.collections};
+      const res = await this.api('collections', {headers: {Accept: 'application/json'}});
+      if (!res.ok) throw new Error('HTTP ' + res.status);
+      return res.json();
+    }
+
+    layerState(meta, defaults) {
+      const kind = geometryKind(meta.geometryType);
+      const spec = this.styles.layers[meta.id] || {};
+      const style = Object.assign({}, spec, {base: Object.assign({}, this.styles.fallback[kind], spec.base || {})});
+      const cluster = kind === 'point' && (spec.cluster !== undefined ? spec.cluster
+        : meta.numberOfFeatures > (this.styles.clusterThreshold || 100));
+      const st = {
+        id: meta.id, meta, kind, style, cluster,
+        byBbox: !this.cfg.offline && meta.numberOfFeatures > (this.styles.bboxThreshold || 200),
+        on: defaults.has(meta.id), seen: new Set(), count: 0, loaded: false, loadedBounds: null, abort: null,
+        doc: null,
+      };
+      if (this.cfg.offline) st.on = true; // an offline copy holds just the layers that were on
+      else if (meta.id === 'communes') st.on = st.on && this.admin === '2025';
+      else if (meta.id === 'districts') st.on = this.admin === 'pre2025' || defaults.has('districts');
+      st.group = cluster
+        ? L.markerClusterGroup({
+          chunkedLoading: true, showCoverageOnHover: false, disableClusteringAtZoom: 14, maxClusterRadius: 50,
+          iconCreateFunction: (c) => this.clusterIcon(st, c)})
+        : L.featureGroup();
+      return st;
+    }
+
     async start() {
       let doc;
       try {
-        const res = await fetch('collections', {headers: {Accept: 'application/json'}});
-        if (!res.ok) throw new Error('HTTP ' + res.status);
-        doc = await res.json();
+        doc = await this.fetchCatalog();
       } catch (err) {
         this.noteHead.textContent = this.t('loadError');
         console.warn('planmap: cannot read the collections', err);
         return;
       }
       const defaults = new Set(this.styles.defaults || []);
-      for (const meta of doc.collections) {
-        const kind = geometryKind(meta.geometryType);
-        const spec = this.styles.layers[meta.id] || {};
-        const style = Object.assign({}, spec, {base: Object.assign({}, this.styles.fallback[kind], spec.base || {})});
-        const cluster = kind === 'point' && (spec.cluster !== undefined ? spec.cluster
-          : meta.numberOfFeatures > (this.styles.clusterThreshold || 100));
-        const st = {
-          id: meta.id, meta, kind, style, cluster,
-          byBbox: meta.numberOfFeatures > (this.styles.bboxThreshold || 200),
-          on: defaults.has(meta.id), seen: new Set(), count: 0, loaded: false, loadedBounds: null, abort: null,
-          doc: null,
-        };
-        if (meta.id === 'communes') st.on = st.on && this.admin === '2025';
-        if (meta.id === 'districts') st.on = this.admin === 'pre2025' || defaults.has('districts');
-        st.group = cluster
-          ? L.markerClusterGroup({
-            chunkedLoading: true, showCoverageOnHover: false, disableClusteringAtZoom: 14, maxClusterRadius: 50,
-            iconCreateFunction: (c) => this.clusterIcon(st, c)})
-          : L.featureGroup();
-        this.layers.set(meta.id, st);
-      }
+      for (const meta of doc.collections) this.layers.set(meta.id, this.layerState(meta, defaults));
       this.renderPanel();
       this.renderNote();
       this.renderLegend();
@@ -604,6 +637,38 @@
       window.planmapReady = true;
       window.planmapReadyAt = performance.now();
       document.documentElement.dataset.planmapReady = 'true';
+    }
+
+    /** Re-read the collections (after signing in or out): new layers are listed (off), vanished ones removed. */
+    async reloadCatalog() {
+      const doc = await this.fetchCatalog();
+      const ids = new Set(doc.collections.map((m) => m.id));
+      for (const [id, st] of Array.from(this.layers.entries())) {
+        if (ids.has(id)) continue;
+        if (st.abort) st.abort.abort();
+        this.map.removeLayer(st.group);
+        this.layers.delete(id);
+      }
+      for (const meta of doc.collections) {
+        const st = this.layers.get(meta.id);
+        if (st) st.meta = meta;
+        else this.layers.set(meta.id, this.layerState(meta, new Set()));
+      }
+      this.renderPanel();
+      this.renderNote();
+      this.renderLegend();
+      this.renderAttribution();
+      this.updateCounts();
+      document.documentElement.dataset.planmapLayers = Array.from(this.layers.keys()).join(',');
+    }
+
+    /** Draw a layer again from the server (e.g. the proposals layer after a save). */
+    async reloadLayer(id) {
+      const st = this.layers.get(id);
+      if (!st) return;
+      st.loaded = false;
+      st.loadedBounds = null;
+      await this.setLayer(st, true);
     }
 
     clusterIcon(st, cluster) {
@@ -681,6 +746,14 @@
         if (!st.abort) this.setState(st, 'ready');
         return;
       }
+      if (this.cfg.offline) {
+        const doc = (window.PLANMAP_DATA || {})[st.id] || {type: 'FeatureCollection', features: []};
+        st.doc = doc;
+        st.loaded = true;
+        this.draw(st, doc);
+        this.setState(st, 'ready');
+        return;
+      }
       if (st.byBbox) bbox = view.pad(0.5);
       if (st.abort) st.abort.abort();
       const ctl = new AbortController();
@@ -694,7 +767,7 @@
       this.setState(st, 'loading');
       st.timing = {requested: performance.now()};
       try {
-        const res = await fetch(`collections/${encodeURIComponent(st.id)}/items?${params}`,
+        const res = await this.api(`collections/${encodeURIComponent(st.id)}/items?${params}`,
           {headers: {Accept: 'application/geo+json'}, signal: ctl.signal});
         if (!res.ok) throw new Error('HTTP ' + res.status);
         const doc = await res.json();
@@ -779,6 +852,7 @@
       const rows = [];
       for (const [key, value] of Object.entries(props)) {
         if (value === null || value === undefined || value === '') continue;
+        if (st.id === 'proposals' && key === 'report') continue; // the whole check report: too long for a popup
         rows.push(el('tr', {data: {field: key}}, [el('th', {text: this.fieldLabel(key)}),
           el('td', {text: this.valueText(key, value)})]));
       }
@@ -797,9 +871,14 @@
       if (!q) return;
       let doc;
       try {
-        const res = await fetch(`search?${new URLSearchParams({q, limit: '12'})}`, {headers: {Accept: 'application/json'}});
-        if (!res.ok) throw new Error('HTTP ' + res.status);
-        doc = await res.json();
+        if (this.cfg.offline) {
+          doc = {results: this.searchOffline(q, 12)};
+        } else {
+          const res = await this.api(`search?${new URLSearchParams({q, limit: '12'})}`,
+            {headers: {Accept: 'application/json'}});
+          if (!res.ok) throw new Error('HTTP ' + res.status);
+          doc = await res.json();
+        }
       } catch (err) {
         list.append(el('li', {cls: 'pm-search-none', text: this.t('searchError')}));
         return;
@@ -820,6 +899,30 @@
       this.goTo(doc.results[0]);
     }
 
+    /** Search the embedded data of an offline copy: every word of the query in the folded name. */
+    searchOffline(q, limit) {
+      const words = fold(q).split(' ').filter(Boolean);
+      const want = fold(q);
+      const hits = [];
+      for (const [id, doc] of Object.entries(window.PLANMAP_DATA || {})) {
+        for (const f of doc.features || []) {
+          const p = f.properties || {};
+          const name = p.name || p.full_name || p.ref;
+          if (!name || !f.geometry) continue;
+          const folded = fold(name);
+          if (!words.every((w) => folded.includes(w))) continue;
+          const rank = folded === want ? 0 : folded.startsWith(want) ? 1 : folded.includes(want) ? 2 : 3;
+          hits.push({rank, collection: id, id: f.id, name: String(name), feature: f});
+        }
+      }
+      hits.sort((a, b) => a.rank - b.rank || a.name.length - b.name.length || a.name.localeCompare(b.name));
+      return hits.slice(0, limit).map((h) => {
+        const b = L.geoJSON(h.feature).getBounds();
+        return {collection: h.collection, id: h.id, name: h.name, feature: h.feature,
+          bbox: [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]};
+      });
+    }
+
     /** Zoom to a search hit, switch its layer on and show its popup. */
     async goTo(hit) {
       const [w, s, e, n] = hit.bbox;
@@ -830,8 +933,13 @@
       const st = this.layers.get(hit.collection);
       if (!st) return;
       if (!st.on) this.setLayer(st, true);
+      if (hit.feature) { // offline: the feature is at hand
+        this.searchResults.classList.add('pm-folded');
+        this.openPopup(st, hit.feature, bounds.getCenter());
+        return;
+      }
       try {
-        const res = await fetch(`collections/${encodeURIComponent(hit.collection)}/items/${encodeURIComponent(hit.id)}`,
+        const res = await this.api(`collections/${encodeURIComponent(hit.collection)}/items/${encodeURIComponent(hit.id)}`,
           {headers: {Accept: 'application/geo+json'}});
         if (!res.ok) return;
         const feature = await res.json();
@@ -852,6 +960,8 @@
   };
 
   window.planmap = {
+    plugins: (window.planmap && window.planmap.plugins) || [], // tools added by other scripts: fn(app)
+    helpers: {el, icon, cssId, fold, TOKEN_KEY},
     init(map, cfg, handles) {
       const app = new PlanMap(map, cfg, handles);
       window.planmapApp = app;
