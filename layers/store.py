@@ -102,6 +102,7 @@ class Dataset:
     layers: dict[str, Layer]
     source: Path | None = None
     internal: frozenset[str] = frozenset()  # layers only planners and admins may see (e.g. draft plans)
+    catalog: dict[str, CollectionMeta] = field(default_factory=dict)  # descriptions, also of layers not loaded yet
     # things derived from exactly this snapshot (its public view, check engine, name index), built on first use
     cache: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -114,7 +115,7 @@ class Dataset:
             return self
         if "public" not in self.cache:
             self.cache["public"] = Dataset({k: v for k, v in self.layers.items() if k not in self.internal},
-                                           self.source)
+                                           self.source, catalog=self.catalog)
         return self.cache["public"]
 
     def derived(self, key: str, build):
@@ -156,7 +157,7 @@ def load_dataset(gpkg: Path, catalog: Path | None = None) -> Dataset:
         frame.index.name = None
         meta = metas.get(name) or default_meta(name)
         layers[name] = layer_from_frame(meta, frame, _geometry_type(info))
-    return Dataset(layers=layers, source=gpkg)
+    return Dataset(layers=layers, source=gpkg, catalog=metas)
 
 
 __all__ = ["CRS84", "Dataset", "Layer", "layer_from_frame", "load_dataset"]

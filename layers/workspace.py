@@ -59,11 +59,12 @@ class Workspace:
                 if key not in self._built:
                     frame = self.store.snapshot(head)
                     base = self.base.get(layer_id)
-                    meta = base.meta if base else default_meta(layer_id)
+                    meta = base.meta if base else self.base.catalog.get(layer_id) or default_meta(layer_id)
                     self._built[key] = layer_from_frame(meta, frame, base.geometry_type if base and len(frame)
                                                         else None)
                 layers[layer_id] = self._built[key]
-            self.dataset = Dataset(layers, self.base.source, frozenset(self.store.internal_layers()))
+            self.dataset = Dataset(layers, self.base.source, frozenset(self.store.internal_layers()),
+                                   catalog=self.base.catalog)
             self._version = version
 
     def refresh(self) -> None:
