@@ -16,6 +16,7 @@ import pytest
 import uvicorn
 
 from layers.store import Dataset, load_dataset
+from web import assets
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO / "data" / "planmap.gpkg"
@@ -100,3 +101,38 @@ def server(tmp_path_factory) -> Iterator[ServedProcess]:
     store = tmp_path_factory.mktemp("store")
     with ServedProcess("--data", str(DATA), env={"PLANMAP_STORE": str(store)}) as served:
         yield served
+
+
+CHROMIUM = Path(os.environ.get("PLANMAP_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def _need_browser() -> None:
+    """Skip on a developer machine without Chromium; CI installs it, so there a missing browser fails."""
+    problem = None
+    if not CHROMIUM.exists():
+        problem = f"{CHROMIUM} is not installed (apt-get install chromium)"
+    elif assets.missing_vendor_files():
+        problem = "map assets are not installed (make assets / npm ci)"
+    else:
+        try:
+            import playwright  # noqa: F401
+        except ImportError:
+            problem = "playwright is not installed (pip install -e '.[test]')"
+    if problem:
+        if os.environ.get("CI"):
+            pytest.fail(problem)
+        pytest.skip(problem)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium driven by Playwright (Playwright downloads no browser of its own)."""
+    _need_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

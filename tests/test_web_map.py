@@ -6,10 +6,8 @@ asserting that none was made and that the page logged no console error.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import geopandas as gpd
@@ -23,11 +21,7 @@ from api.app import create_app
 from layers.search import NameIndex
 from layers.store import Dataset, layer_from_frame
 from tests.conftest import REPO, LiveServer
-from web import assets
 
-CHROMIUM = Path(os.environ.get("PLANMAP_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 DEM = REPO / "data" / "sources" / "dem" / "srtm3_N21E105_tn_clip.tif"
 SCREENSHOT = REPO / "docs" / "screenshots" / "map-default.png"
 HOSTILE = "<img src=x onerror=window.__pwned=1><script>window.__pwned=1</script>"
@@ -35,24 +29,6 @@ HOSTILE_AT = (105.80, 21.70)  # lon, lat of the hostile test park, inside the pr
 HOSTILE_FID = 990001
 DEFAULT_LAYERS = ["province", "communes", "industrial_parks", "industrial_clusters"]
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
-
-
-def _need_browser() -> None:
-    """Skip on a developer machine without Chromium; CI installs it, so there a missing browser fails."""
-    problem = None
-    if not CHROMIUM.exists():
-        problem = f"{CHROMIUM} is not installed (apt-get install chromium)"
-    elif assets.missing_vendor_files():
-        problem = "map assets are not installed (make assets / npm ci)"
-    else:
-        try:
-            import playwright  # noqa: F401
-        except ImportError:
-            problem = "playwright is not installed (pip install -e '.[test]')"
-    if problem:
-        if os.environ.get("CI"):
-            pytest.fail(problem)
-        pytest.skip(problem)
 
 
 # ---------------------------------------------------------------- fixtures
@@ -77,17 +53,6 @@ def map_dataset(dataset: Dataset) -> Dataset:
 def map_server(map_dataset: Dataset) -> Iterator[LiveServer]:
     with LiveServer(create_app(map_dataset, dem_path=DEM)) as live:
         yield live
-
-
-@pytest.fixture(scope="module")
-def browser():
-    _need_browser()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 class MapPage:

@@ -18,7 +18,7 @@ import pytest
 from shapely.geometry import box, shape
 
 from tests.conftest import DATA, REPO, ServedProcess
-from tests.test_web_map import CHROMIUM, CHROMIUM_ARGS, MapPage, _need_browser
+from tests.test_web_map import MapPage
 
 ADMIN_TOKEN = secrets.token_hex(16)
 HOSTILE = "<img src=x onerror=window.__pwned=1><script>window.__pwned=1</script>"
@@ -32,17 +32,6 @@ def served(tmp_path_factory) -> Iterator[ServedProcess]:
     with ServedProcess("--data", str(DATA), env={"PLANMAP_STORE": str(store),
                                                   "PLANMAP_ADMIN_TOKEN": ADMIN_TOKEN}) as live:
         yield live
-
-
-@pytest.fixture(scope="module")
-def browser():
-    _need_browser()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
