@@ -17,7 +17,7 @@ def json_value(value: object) -> object:
         return None
     if isinstance(value, float) and math.isnan(value):
         return None
-    if value is pd.NaT:
+    if value is pd.NaT or value is pd.NA:
         return None
     if isinstance(value, np.generic):
         value = value.item()

@@ -266,3 +266,38 @@ def test_a_refused_upload_says_why_and_leaves_the_layer_as_it_was(service, token
     assert body["code"] == code and body["detail"] and body["detail_vi"]
     assert httpx.get(f"{url}/revisions").json()["revisions"] == before
     assert httpx.get(f"{url}/items?limit=1").json()["numberMatched"] == count
+
+
+def test_a_server_killed_during_an_import_leaves_no_partial_revision(tmp_path):
+    store = tmp_path / "store"
+    env = {"PLANMAP_STORE": str(store), "PLANMAP_ADMIN_TOKEN": ADMIN}
+    first = draft_geojson(tmp_path / "first.geojson", ["CCN Một", "CCN Hai"])
+    second = draft_geojson(tmp_path / "second.geojson", [f"CCN {i}" for i in range(40)])
+    with ServedProcess("--data", str(DATA), env=env) as s:
+        resp = httpx.post(f"{s.url}/collections/industrial_clusters/imports", headers=auth(ADMIN),
+                          files={"file": (first.name, first.read_bytes())})
+        assert resp.status_code == 201
+    with ServedProcess("--data", str(DATA), env={**env, "PLANMAP_FAULT_PAUSE_BEFORE_COMMIT": "60"}) as s:
+        def upload() -> None:
+            try:
+                httpx.post(f"{s.url}/collections/industrial_clusters/imports", headers=auth(ADMIN),
+                           files={"file": (second.name, second.read_bytes())}, timeout=120)
+            except httpx.TransportError:
+                pass  # the server is killed under it
+
+        worker = threading.Thread(target=upload)
+        worker.start()
+        deadline = time.monotonic() + 120
+        for line in s.proc.stderr:
+            if b"pausing" in line:
+                break
+            assert time.monotonic() < deadline
+        s.proc.send_signal(signal.SIGKILL)
+        s.proc.wait(timeout=30)
+        worker.join(timeout=60)
+    with ServedProcess("--data", str(DATA), env=env) as s:
+        history = httpx.get(f"{s.url}/collections/industrial_clusters/revisions").json()["revisions"]
+        assert [r["source_file"] for r in history] == ["first.geojson"]
+        names = [f["properties"]["name"] for f in
+                 httpx.get(f"{s.url}/collections/industrial_clusters/items").json()["features"]]
+        assert names == ["CCN Một", "CCN Hai"]
