@@ -54,7 +54,7 @@ class Subset:
         """How a report names one feature: layer, id, name (plus measured facts)."""
         name = self.column("name")[k]
         out = {"layer": self.layer.id, "id": int(self.layer.fids[self.rows[k]]),
-               "name": None if name is None or (isinstance(name, float) and np.isnan(name)) else str(name)}
+               "name": None if name is None or pd.isna(name) else str(name)}
         out.update(extra)
         return out
 

@@ -293,7 +293,7 @@ def esri_prj(crs: str) -> str:
 
 
 def _missing(value: object) -> bool:
-    return value is None or (isinstance(value, float) and np.isnan(value))
+    return value is None or (not isinstance(value, (list, dict)) and bool(pd.isna(value)))
 
 
 def _cad_name(title: str) -> str:
