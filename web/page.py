@@ -142,6 +142,7 @@ def render_map_page(settings: MapSettings, offline: dict | None = None) -> str:
     config = {
         "home": [[south, west], [north, east]],
         "labels": LABELS,
+        "groupOrder": list(LABELS["groups"]),  # the template's tojson sorts object keys: keep the order explicit
         "styles": STYLES,
         "osm": {"url": settings.osm_tiles, "attribution": settings.osm_attribution} if settings.osm_tiles else None,
         "vn2000": "+proj=tmerc +lat_0=0 +lon_0=106.5 +k=0.9999 +x_0=500000 +y_0=0 +ellps=WGS84 "

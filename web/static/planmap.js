@@ -429,7 +429,7 @@
       this.translated(() => { legend.textContent = this.t('admin'); });
       body.append(adminBox);
       // collections by group
-      const order = Object.keys(this.labels.groups);
+      const order = this.cfg.groupOrder || Object.keys(this.labels.groups);
       const groups = new Map();
       for (const st of this.layers.values()) {
         const g = order.includes(st.meta.group) ? st.meta.group : 'other';
