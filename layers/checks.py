@@ -160,15 +160,29 @@ class CheckEngine:
         return RuleOutcome(idx, np.full(n, "pass", dtype=object), np.full(n, np.nan), [threshold] * n,
                            [[] for _ in range(n)], [[] for _ in range(n)], [None] * n)
 
+    def _layer_for(self, rule: Rule, idx: np.ndarray, day: dt.date, threshold: object,
+                   when_empty: str | None = "pass") -> tuple[Subset | None, RuleOutcome | None]:
+        """The features a rule measures against, or the outcome already decided without them:
+        `unknown` when the layer is not loaded; when it has no matching feature, `pass` (nothing to be near),
+        `unknown` (nothing to lie inside), or None to let the measure decide."""
+        if len(idx) == 0:
+            return None, self._empty(idx, threshold)
+        sub = self.subset(rule.layer, rule.filter, day)
+        if sub is None:
+            return None, self._unknown(idx, threshold, f"layer {rule.layer} is not loaded")
+        if len(sub.rows) == 0 and when_empty == "pass":
+            return sub, self._empty(idx, threshold)
+        if len(sub.rows) == 0 and when_empty == "unknown":
+            return sub, self._unknown(idx, threshold, f"no {rule.layer} feature is valid on {day}")
+        return sub, None
+
     def _measure_manual(self, rule, idx, geoms, proposals, day, evidence) -> RuleOutcome:
         return self._unknown(idx, rule.threshold, "needs data or judgement not yet in planmap")
 
     def _measure_min_distance(self, rule, idx, geoms, proposals, day, evidence) -> RuleOutcome:
-        sub = self.subset(rule.layer, rule.filter, day) if len(idx) else None
-        if len(idx) and sub is None:
-            return self._unknown(idx, rule.threshold, f"layer {rule.layer} is not loaded")
-        if len(idx) == 0 or len(sub.rows) == 0:
-            return self._empty(idx, rule.threshold)
+        sub, decided = self._layer_for(rule, idx, day, rule.threshold)
+        if decided is not None:
+            return decided
         (inp, nearest), dist = sub.tree.query_nearest(geoms, return_distance=True, all_matches=False)
         order = np.argsort(inp, kind="stable")
         nearest, dist = nearest[order], dist[order]
@@ -199,11 +213,9 @@ class CheckEngine:
         return RuleOutcome(idx, status, dist, [threshold] * len(idx), related, ev, [note] * len(idx))
 
     def _measure_outside_corridor(self, rule, idx, geoms, proposals, day, evidence) -> RuleOutcome:
-        sub = self.subset(rule.layer, rule.filter, day) if len(idx) else None
-        if len(idx) and sub is None:
-            return self._unknown(idx, None, f"layer {rule.layer} is not loaded")
-        if len(idx) == 0 or len(sub.rows) == 0:
-            return self._empty(idx, None)
+        sub, decided = self._layer_for(rule, idx, day, None)
+        if decided is not None:
+            return decided
         table = sorted(rule.corridor.widths, key=lambda w: w.max_kv)
         limits = np.array([w.max_kv for w in table])
         widths_table = np.array([w.width_m for w in table])
@@ -243,11 +255,9 @@ class CheckEngine:
         return RuleOutcome(idx, status, best_d, [float(widths[k]) for k in best_k], related, ev, [None] * len(idx))
 
     def _measure_no_overlap(self, rule, idx, geoms, proposals, day, evidence) -> RuleOutcome:
-        sub = self.subset(rule.layer, rule.filter, day) if len(idx) else None
-        if len(idx) and sub is None:
-            return self._unknown(idx, rule.threshold, f"layer {rule.layer} is not loaded")
-        if len(idx) == 0 or len(sub.rows) == 0:
-            return self._empty(idx, rule.threshold)
+        sub, decided = self._layer_for(rule, idx, day, rule.threshold)
+        if decided is not None:
+            return decided
         pairs_in, pairs_tree = sub.tree.query(geoms, predicate="intersects")
         overlap = shapely.intersection(geoms[pairs_in], sub.geoms[pairs_tree])
         overlap_ha = shapely.area(overlap) / HA
@@ -302,14 +312,14 @@ class CheckEngine:
         return RuleOutcome(idx, status, area, thresholds, [[] for _ in range(n)], ev, note)
 
     def _measure_within_plan(self, rule, idx, geoms, proposals, day, evidence) -> RuleOutcome:
-        sub = self.subset(rule.layer, rule.filter, day) if len(idx) else None
-        if len(idx) and sub is None:
-            return self._unknown(idx, rule.min_overlap, f"layer {rule.layer} is not loaded")
+        sub, decided = self._layer_for(rule, idx, day, rule.min_overlap, when_empty=None)
+        if decided is not None:
+            return decided
         n = len(idx)
         ratio = np.zeros(n)
         best = np.full(n, -1)
         related: list[list[dict]] = [[] for _ in range(n)]
-        if n and len(sub.rows):
+        if len(sub.rows):
             pairs_in, pairs_tree = sub.tree.query(geoms, predicate="intersects")
             polygonal = shapely.get_type_id(geoms[pairs_in]) >= 3
             inter = shapely.area(shapely.intersection(geoms[pairs_in], sub.geoms[pairs_tree]))
@@ -338,12 +348,10 @@ class CheckEngine:
         return RuleOutcome(idx, status, ratio, [rule.min_overlap] * n, related, ev, [None] * n)
 
     def _measure_inside(self, rule, idx, geoms, proposals, day, evidence) -> RuleOutcome:
-        sub = self.subset(rule.layer, rule.filter, day) if len(idx) else None
-        if len(idx) and sub is None:
-            return self._unknown(idx, rule.threshold, f"layer {rule.layer} is not loaded")
+        sub, decided = self._layer_for(rule, idx, day, rule.threshold, when_empty="unknown")
+        if decided is not None:
+            return decided
         n = len(idx)
-        if n == 0 or len(sub.rows) == 0:
-            return self._unknown(idx, rule.threshold, f"no {rule.layer} feature is valid on {day}")
         outline = sub.union
         polygonal = shapely.get_type_id(geoms) >= 3
         # the prepared outline must be the first argument for shapely to use its index

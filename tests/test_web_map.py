@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 import geopandas as gpd
@@ -97,15 +98,22 @@ class MapPage:
         assert self.errors == [], f"console errors: {self.errors}"
 
 
-@pytest.fixture
-def map_page(browser, map_server) -> Iterator[MapPage]:
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="vi-VN")
-    mp = MapPage(context, map_server.url)
+@contextmanager
+def open_map(browser, url: str, **context_options) -> Iterator[MapPage]:
+    """A fresh browser context on the map; on leaving, no outside request and no console error may have happened."""
+    context = browser.new_context(locale="vi-VN", **{"viewport": {"width": 1280, "height": 800}, **context_options})
+    mp = MapPage(context, url)
     try:
         yield mp
         mp.check_clean()
     finally:
         context.close()
+
+
+@pytest.fixture
+def map_page(browser, map_server) -> Iterator[MapPage]:
+    with open_map(browser, map_server.url) as mp:
+        yield mp
 
 
 # ---------------------------------------------------------------- the server side (no browser)

@@ -18,7 +18,7 @@ import pytest
 from shapely.geometry import box, shape
 
 from tests.conftest import DATA, REPO, ServedProcess
-from tests.test_web_map import MapPage
+from tests.test_web_map import MapPage, open_map
 
 ADMIN_TOKEN = secrets.token_hex(16)
 HOSTILE = "<img src=x onerror=window.__pwned=1><script>window.__pwned=1</script>"
@@ -36,13 +36,8 @@ def served(tmp_path_factory) -> Iterator[ServedProcess]:
 
 @pytest.fixture
 def tools_page(browser, served) -> Iterator[MapPage]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN", accept_downloads=True)
-    mp = MapPage(context, served.url)
-    try:
+    with open_map(browser, served.url, viewport={"width": 1280, "height": 900}, accept_downloads=True) as mp:
         yield mp
-        mp.check_clean()
-    finally:
-        context.close()
 
 
 def _school(base: str) -> tuple[float, float, str]:

@@ -93,20 +93,21 @@ def _file(path, name: str, cache: str) -> FileResponse:
                         headers={"Cache-Control": cache, "X-Content-Type-Options": "nosniff"})
 
 
-@router.get("/static/vendor/{name:path}", summary="Browser libraries installed from npm")
-def get_vendor_file(name: str):
-    path = assets.vendor_file(name)
+def _whitelisted(path, name: str, cache: str) -> FileResponse:
+    """A file the asset whitelist found, or 404 (no listing, no path tricks)."""
     if path is None:
         raise not_found(f"no such file {name!r}", f"Không có tệp {name!r}")
-    return _file(path, name, _VENDOR_CACHE)
+    return _file(path, name, cache)
+
+
+@router.get("/static/vendor/{name:path}", summary="Browser libraries installed from npm")
+def get_vendor_file(name: str):
+    return _whitelisted(assets.vendor_file(name), name, _VENDOR_CACHE)
 
 
 @router.get("/static/{name:path}", summary="planmap's own scripts and styles")
 def get_static_file(name: str):
-    path = assets.static_file(name)
-    if path is None:
-        raise not_found(f"no such file {name!r}", f"Không có tệp {name!r}")
-    return _file(path, name, _OWN_CACHE)
+    return _whitelisted(assets.static_file(name), name, _OWN_CACHE)
 
 
 @router.get("/map/session", summary="Who the page's token belongs to (the map's sign-in)")
