@@ -23,9 +23,9 @@ from api.routers import (
     search,
     users,
 )
+from layers.dataset import Dataset
 from layers.revisions import Store
 from layers.rules import RuleBook
-from layers.store import Dataset
 from layers.workspace import Workspace
 
 log = logging.getLogger("planmap")

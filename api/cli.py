@@ -32,7 +32,7 @@ def _store():
 
 
 def _load(data: Path, catalog: Path):
-    from layers.store import load_dataset
+    from layers.dataset import load_dataset
 
     if not data.exists():
         raise click.ClickException(f"dataset {data} does not exist (build it with `planmap build-data`) / "

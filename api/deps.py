@@ -8,7 +8,7 @@ from starlette.responses import Response
 from api.errors import ApiError
 from layers.access import ANONYMOUS, Principal, hash_token, same_secret
 from layers.checks import CheckEngine
-from layers.store import Dataset
+from layers.dataset import Dataset
 from layers.workspace import Workspace
 
 

@@ -14,8 +14,8 @@ from api.errors import bad_request, not_found
 from api.params import ItemsParams, crs_param
 from geo.crs import CRS84, CRS84_URI, SUPPORTED, SupportedCrs
 from layers.catalog import GROUPS
+from layers.dataset import Dataset, Layer
 from layers.query import FeatureQuery, QueryError, encode_rows, parse_interval, select_rows
-from layers.store import Dataset, Layer
 
 GEOJSON = "application/geo+json"
 JSON = "application/json"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from api.ogc import CRS_LIST, SERVICE_DESCRIPTION, SERVICE_TITLE
 from api.params import DEFAULT_LIMIT, MAX_LIMIT
-from layers.store import Dataset
+from layers.dataset import Dataset
 
 _PROBLEM = {"$ref": "#/components/responses/Problem"}
 

@@ -54,9 +54,9 @@ import pandas as pd  # noqa: E402
 from geo.crs import CRS84, parse_crs, transform_geometries  # noqa: E402
 from layers.batch import check_all  # noqa: E402
 from layers.checks import TOLERANCE_M, CheckEngine  # noqa: E402
+from layers.dataset import load_dataset  # noqa: E402
 from layers.proposals import Proposals  # noqa: E402
 from layers.rules import load_rules  # noqa: E402
-from layers.store import load_dataset  # noqa: E402
 
 GPKG = ROOT / "data" / "planmap.gpkg"
 CATALOG = ROOT / "data" / "catalog.yaml"

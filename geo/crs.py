@@ -13,8 +13,12 @@ import numpy as np
 import shapely
 from pyproj import CRS, Transformer
 
+from geo.errors import BadRequest
+
 CRS84_URI = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 METRIC_CRS = "EPSG:9213"  # VN-2000 / TM-3 106-30: the province's official projected CRS
+# Where anything planmap handles may lie: Vietnam's mainland and islands, generously (CRS84 degrees).
+VIETNAM_BOUNDS = (102.0, 8.0, 110.0, 23.5)
 
 
 @dataclass(frozen=True)
@@ -54,7 +58,7 @@ _ALIASES["crs84"] = CRS84
 _ALIASES["[ogc:crs84]"] = CRS84
 
 
-class UnsupportedCrsError(ValueError):
+class UnsupportedCrsError(BadRequest):
     """A CRS the service does not offer."""
 
 
@@ -65,7 +69,8 @@ def parse_crs(value: str | None) -> SupportedCrs:
     found = _ALIASES.get(value.strip().lower())
     if found is None:
         offered = ", ".join(c.uri for c in SUPPORTED)
-        raise UnsupportedCrsError(f"CRS {value!r} is not supported; use one of: {offered}")
+        raise UnsupportedCrsError(f"CRS {value!r} is not supported; use one of: {offered}",
+                                  f"Hệ tọa độ {value!r} không được hỗ trợ; dùng một trong: {offered}")
     return found
 
 

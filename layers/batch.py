@@ -13,10 +13,10 @@ import pandas as pd
 import shapely
 
 from layers.checks import CheckEngine
+from layers.dataset import Dataset
 from layers.proposals import Proposals, read_proposals
 from layers.report import results_table
 from layers.rules import RuleBook
-from layers.store import Dataset
 
 CHUNK = 2_000  # proposals per vectorized pass: big enough to be fast, small enough for a live progress bar
 

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import yaml
 
+from geo.errors import PlanmapError
+
 GROUPS: dict[str, dict[str, str]] = {
     "base": {"vi": "Nền", "en": "Base"},
     "industry": {"vi": "Công nghiệp", "en": "Industry"},
@@ -46,7 +48,7 @@ def default_meta(layer_id: str) -> CollectionMeta:
                           description={"vi": f"Lớp {layer_id}", "en": f"Layer {layer_id}"})
 
 
-class CatalogError(ValueError):
+class CatalogError(PlanmapError):
     """The catalog file is not usable."""
 
 

@@ -16,9 +16,10 @@ import shapely
 from shapely import STRtree
 
 from geo.crs import to_metres
+from layers import admin
+from layers.dataset import Dataset, Layer
 from layers.proposals import Proposals
 from layers.rules import Rule, RuleBook
-from layers.store import Dataset, Layer
 from layers.text import fold
 
 STATUS_RANK = {"not_applicable": 0, "pass": 1, "unknown": 2, "warn": 3, "fail": 4}
@@ -86,17 +87,6 @@ class RuleOutcome:
     note: list[str | None] = field(default_factory=list)
 
 
-def _valid_at(layer: Layer, day: dt.date) -> np.ndarray:
-    """Rows valid on `day` by the layer's temporal fields (all rows when it has none)."""
-    fields = [f for f in layer.meta.temporal_fields if f in layer.frame.columns]
-    if not fields:
-        return np.ones(len(layer), dtype=bool)
-    start = pd.to_datetime(layer.frame[fields[0]], errors="coerce").to_numpy()
-    end = pd.to_datetime(layer.frame[fields[-1]], errors="coerce").to_numpy()
-    when = np.datetime64(day)
-    return (np.isnat(start) | (start <= when)) & (np.isnat(end) | (end >= when))
-
-
 class CheckEngine:
     """Checks proposals against a dataset with a rule book; caches metric geometries and indexes per filter."""
 
@@ -121,7 +111,7 @@ class CheckEngine:
         if key not in self._subsets:
             if len(self._subsets) > 256:  # many distinct as_of dates: start afresh rather than grow without bound
                 self._subsets.clear()
-            mask = _valid_at(layer, day)
+            mask = layer.valid_on(day)
             for name, wanted in filters.items():
                 values = wanted if isinstance(wanted, list) else [wanted]
                 if name not in layer.frame.columns:
@@ -371,7 +361,7 @@ class CheckEngine:
     # -- where a proposal lies ---------------------------------------------------------------------------------
     def _district_names(self, geoms: np.ndarray, day: dt.date) -> list[str | None]:
         """The pre-2025 district of each site's representative point (district rows regardless of date)."""
-        sub = self.subset("districts", {}, dt.date(2025, 6, 30))
+        sub = self.subset(admin.DISTRICTS, {}, admin.district_day(day))
         out: list[str | None] = [None] * len(geoms)
         if sub is None or len(geoms) == 0:
             return out
@@ -387,8 +377,8 @@ class CheckEngine:
         out = [{"commune": None, "district_pre2025": None, "industrial_parks": [], "industrial_clusters": [],
                 "mineral_areas": []} for _ in geoms]
         points = shapely.point_on_surface(geoms)
-        for key, layer_id, when in (("commune", "communes", max(day, dt.date(2025, 7, 1))),
-                                    ("district_pre2025", "districts", dt.date(2025, 6, 30))):
+        for key, layer_id, when in (("commune", admin.COMMUNES, admin.commune_day(day)),
+                                    ("district_pre2025", admin.DISTRICTS, admin.district_day(day))):
             sub = self.subset(layer_id, {}, when)
             if sub is None:
                 continue

@@ -22,8 +22,9 @@ import pyogrio
 import shapely
 
 from geo.crs import CRS84, SupportedCrs
+from geo.errors import BadRequest, NotFound
+from layers.dataset import Dataset, Layer
 from layers.query import FeatureQuery, select_rows
-from layers.store import Dataset, Layer
 
 
 @dataclass(frozen=True)
@@ -51,12 +52,10 @@ FORMATS: dict[str, ExportFormat] = {f.key: f for f in (
 ZIP = "application/zip"
 
 
-class ExportError(ValueError):
+class ExportError(BadRequest):
     """An export that cannot be made as asked; the message says why, in English and Vietnamese."""
 
-    def __init__(self, en: str, vi: str, status: int = 400) -> None:
-        super().__init__(en)
-        self.en, self.vi, self.status = en, vi, status
+    code = "ExportError"
 
 
 @dataclass
@@ -78,7 +77,7 @@ def select(dataset: Dataset, collections: list[str], query: FeatureQuery) -> dic
         raise ExportError("name at least one collection", "Cần chọn ít nhất một lớp dữ liệu")
     unknown = [c for c in collections if dataset.get(c) is None]
     if unknown:
-        raise ExportError(f"unknown collection(s): {', '.join(unknown)}", f"Không có lớp: {', '.join(unknown)}", 404)
+        raise NotFound(f"unknown collection(s): {', '.join(unknown)}", f"Không có lớp: {', '.join(unknown)}")
     chosen: dict[str, gpd.GeoDataFrame] = {}
     for cid in dict.fromkeys(collections):
         layer = dataset.get(cid)

@@ -35,14 +35,15 @@ import shapely
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 
+from geo.crs import VIETNAM_BOUNDS
+from geo.errors import Unprocessable
 from layers import vn_encodings as vn
+from layers.provenance import ACCURACY, DEFAULT_ACCURACY
 from layers.text import fold
 
-VIETNAM_BOUNDS = (102.0, 8.0, 110.0, 23.5)  # lon/lat, generously (mainland and islands)
 TM3_CRS = "EPSG:9213"  # VN-2000 / TM-3 106°30′, the province's CRS
 UTM48_CRS = "EPSG:3405"  # VN-2000 / UTM 48N
-ACCURACY_VALUES = ("exact", "approximate", "schematic", "synthetic")
-DEFAULT_ACCURACY = "approximate"
+ACCURACY_VALUES = ACCURACY
 
 FORMATS = {
     "shapefile": "ESRI Shapefile", "gpkg": "GeoPackage", "kml": "KML", "dxf": "AutoCAD DXF",
@@ -112,17 +113,14 @@ _FALSE = {"false", "f", "0", "no", "n", "khong", "sai"}
 
 
 # ------------------------------------------------------------------------------------------------- results
-class ImportRefused(ValueError):
-    """The whole file is refused: `code` says what kind of refusal, `en`/`vi` explain it to the planner."""
+class ImportRefused(Unprocessable):
+    """The whole file is refused: `code` says what kind of refusal, `en`/`vi` explain it to the planner.
 
-    def __init__(self, code: str, en: str, vi: str, status: int = 400, details: dict | None = None) -> None:
-        super().__init__(en)
-        self.code, self.en, self.vi, self.status = code, en, vi, status
-        self.details = details or {}
+    Always 422 (the upload was received but cannot be used), except 413 for a file over the size limit."""
 
-    def to_dict(self) -> dict:
-        return {"code": self.code, "message": {"vi": self.vi, "en": self.en}, **({"details": self.details}
-                                                                                    if self.details else {})}
+    def __init__(self, code: str, en: str, vi: str, status: int = 422, details: dict | None = None) -> None:
+        super().__init__(en, vi, status=413 if status == 413 else 422, code=code,
+                         details={"outcome": "refused", **({"details": details} if details else {})})
 
 
 @dataclass

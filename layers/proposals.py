@@ -9,20 +9,17 @@ import numpy as np
 import shapely
 from shapely.geometry import shape
 
-from geo.crs import CRS84, SupportedCrs, UnsupportedCrsError, parse_crs, transform_geometries
+from geo.crs import CRS84, VIETNAM_BOUNDS, SupportedCrs, UnsupportedCrsError, parse_crs, transform_geometries
+from geo.errors import Unprocessable
 from layers.rules import PROPOSAL_KINDS
 
-# Where a proposal may be at all: Vietnam's mainland and islands, generously (CRS84 degrees).
-VIETNAM_BOUNDS = (102.0, 8.0, 110.0, 23.5)
 ALLOWED_GEOMETRIES = ("Point", "Polygon", "MultiPolygon")
 
 
-class ProposalError(ValueError):
+class ProposalError(Unprocessable):
     """A proposal that cannot be checked, with the reason in English and Vietnamese."""
 
-    def __init__(self, en: str, vi: str) -> None:
-        super().__init__(en)
-        self.en, self.vi = en, vi
+    code = "InvalidProposal"
 
 
 @dataclass

@@ -6,15 +6,15 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 import shapely
 
 from geo.crs import CRS84, SupportedCrs, transform_bbox, transform_geometries
+from geo.errors import BadRequest
 from geo.geojson import encode_geometries, join_features
-from layers.store import Layer
+from layers.dataset import Layer
 
 
-class QueryError(ValueError):
+class QueryError(BadRequest):
     """A query that cannot be answered as asked (the client's mistake)."""
 
 
@@ -42,7 +42,7 @@ def select_rows(layer: Layer, query: FeatureQuery) -> np.ndarray:
             mask &= _equals(layer.frame[name].to_numpy()[rows], value, name)
         rows = rows[mask]
     if query.interval is not None:
-        rows = rows[_in_interval(layer, rows, query.interval)]
+        rows = rows[layer.valid_between(*query.interval, rows=rows)]
     return rows
 
 
@@ -58,22 +58,6 @@ def _equals(column: np.ndarray, value: str, name: str) -> np.ndarray:
         return column == (value.lower() in ("true", "1"))
     return np.array([v is not None and str(v) == value for v in column], dtype=bool) if kind == "O" \
         else column.astype(str) == value
-
-
-def _in_interval(layer: Layer, rows: np.ndarray, interval: tuple[dt.date | None, dt.date | None]) -> np.ndarray:
-    """Features valid at some time in the interval; features without validity dates always match."""
-    fields = [f for f in layer.meta.temporal_fields if f in layer.frame.columns]
-    if not fields:
-        return np.ones(len(rows), dtype=bool)
-    start, end = interval
-    valid_from = pd.to_datetime(layer.frame[fields[0]].iloc[rows], errors="coerce").to_numpy()
-    valid_to = pd.to_datetime(layer.frame[fields[-1]].iloc[rows], errors="coerce").to_numpy()
-    ok = np.ones(len(rows), dtype=bool)
-    if end is not None:
-        ok &= np.isnat(valid_from) | (valid_from <= np.datetime64(end))
-    if start is not None:
-        ok &= np.isnat(valid_to) | (valid_to >= np.datetime64(start))
-    return ok
 
 
 def parse_interval(text: str) -> tuple[dt.date | None, dt.date | None]:

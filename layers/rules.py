@@ -9,6 +9,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from geo.errors import PlanmapError
+
 ProposalKind = Literal["fuel_station", "lpg_station", "industrial_cluster", "industrial_park", "factory"]
 PROPOSAL_KINDS: tuple[str, ...] = ProposalKind.__args__  # type: ignore[attr-defined]
 PROPOSAL_KIND_LABELS = {
@@ -119,7 +121,7 @@ class RuleBook(BaseModel):
         return [r for r in self.rules if r.in_force.covers(day) and (kind is None or kind in r.applies_to)]
 
 
-class RulesError(ValueError):
+class RulesError(PlanmapError):
     """The rules file cannot be used; the message says where."""
 
 

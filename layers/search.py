@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from layers.store import Dataset
+from layers.dataset import Dataset
 from layers.text import fold
 
 NAME_FIELDS = ("name", "name_en", "full_name", "ref")

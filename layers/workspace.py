@@ -17,9 +17,9 @@ import pandas as pd
 from layers.access import Principal
 from layers.catalog import default_meta
 from layers.checks import CheckEngine
+from layers.dataset import Dataset, Layer, layer_from_frame
 from layers.revisions import Revision, StaleHead, Store
 from layers.rules import RuleBook
-from layers.store import Dataset, Layer, layer_from_frame
 
 
 class WorkspaceError(ValueError):

@@ -15,7 +15,7 @@ import httpx
 import pytest
 import uvicorn
 
-from layers.store import Dataset, load_dataset
+from layers.dataset import Dataset, load_dataset
 from web import assets
 
 REPO = Path(__file__).resolve().parent.parent

@@ -11,10 +11,10 @@ from shapely.geometry import LineString, Point, box
 
 from layers.catalog import CollectionMeta
 from layers.checks import CheckEngine
+from layers.dataset import Dataset, layer_from_frame
 from layers.proposals import ProposalError, Proposals, from_feature
 from layers.report import build_reports, results_table
 from layers.rules import load_rules
-from layers.store import Dataset, layer_from_frame
 
 RULES = load_rules(Path(__file__).resolve().parent.parent / "data" / "rules.yaml")
 X0, Y0 = 480_000.0, 2_390_000.0  # a point in Thái Nguyên, VN-2000 / TM-3 106°30′ metres

@@ -19,8 +19,8 @@ from pyproj import Transformer
 from shapely.geometry import box
 
 from api.app import create_app
+from layers.dataset import Dataset, layer_from_frame
 from layers.search import NameIndex
-from layers.store import Dataset, layer_from_frame
 from tests.conftest import REPO, LiveServer
 
 DEM = REPO / "data" / "sources" / "dem" / "srtm3_N21E105_tn_clip.tif"

@@ -38,6 +38,8 @@ from matplotlib.path import Path as MplPath
 from matplotlib.textpath import TextToPath
 
 from geo.crs import METRIC_CRS, UnsupportedCrsError, parse_crs, to_metres, transform_bbox
+from geo.errors import BadRequest
+from layers.admin import province_outline
 
 # Embed TrueType (Type 42) fonts in PDFs: Vietnamese text stays selectable and searchable (pdftotext finds it);
 # with the default Type 3 fonts glyphs outside Latin-1 become drawings.  A process-wide setting read at save time.
@@ -91,13 +93,10 @@ T = {  # page texts
 }
 
 
-class PrintError(ValueError):
+class PrintError(BadRequest):
     """Input a print map cannot be made from; `.en` and `.vi` carry the message in each language."""
 
-    def __init__(self, en: str, vi: str) -> None:
-        super().__init__(en)
-        self.en = en
-        self.vi = vi
+    code = "PrintError"
 
 
 @dataclass(frozen=True)
@@ -615,12 +614,9 @@ def draw_plan(dataset, plan: MapPlan, progress: Callable[[int, int], None] | Non
     z = 1.0
 
     # mask outside the (2025) province
-    province = dataset.get("province")
-    if province is not None and "province" in plan.layers:
-        pf = province.frame
-        if "version" in pf.columns and (pf["version"].astype(str) == "2025").any():
-            pf = pf[pf["version"].astype(str) == "2025"]
-        outline = shapely.union_all(to_metres(pf.geometry.to_numpy()))
+    outline84 = province_outline(dataset, plan.today) if "province" in plan.layers else None
+    if outline84 is not None:
+        outline = to_metres(np.array([outline84]))[0]
         mask = ext_box.buffer(mpp * 5, join_style="mitre").difference(outline)
         mstyle = st.print.get("mask") or {}
         path = _polygon_path(mask) if not mask.is_empty else None

@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from api.deps import dataset, require, workspace
 from api.errors import ApiError, bad_request, not_found
+from layers.admin import province_outline
 from layers.workspace import WorkspaceError
 
 router = APIRouter(tags=["Imports"])
@@ -36,12 +37,7 @@ def run_import(ws, layer_id: str, path: Path, filename: str, author: str, *, crs
         raise ApiError(400, f"layer id {layer_id!r} must be lower-case letters, digits and _",
                        f"Mã lớp {layer_id!r} chỉ gồm chữ thường, số và _")
     current = ws.dataset.get(layer_id)
-    province = ws.dataset.get("province")
-    outline = None
-    if province is not None:
-        frame = province.frame
-        now = frame[frame["version"] == "2025"] if "version" in frame.columns else frame
-        outline = now.geometry.union_all() if len(now) else None
+    outline = province_outline(ws.dataset)
     schema = current.queryables() if current is not None else None
     try:
         frame, report = read_import(path, layer_id, schema, outline, crs=crs, encoding=encoding,

@@ -16,8 +16,8 @@ from api.errors import ApiError, bad_request, not_found
 from api.params import validate_params
 from geo.crs import CRS84
 from layers.access import ANONYMOUS
+from layers.dataset import Dataset
 from layers.query import encode_rows
-from layers.store import Dataset
 from web import assets
 from web.offline import offline_map_zip
 from web.page import MapSettings, render_map_page

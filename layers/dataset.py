@@ -6,6 +6,7 @@ bytes in CRS84.  A request then selects row numbers and joins bytes.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,16 +78,46 @@ class Layer:
             out[col] = _KIND_TYPES.get(self.frame[col].dtype.kind, "string")
         return out
 
+    @property
+    def validity(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """(valid_from, valid_to) of every row as datetime64 (NaT: open), from the catalog's temporal fields;
+        None when the layer has none.  Parsed once: every date filter of planmap goes through `valid_between`."""
+        if not hasattr(self, "_validity"):
+            fields = [f for f in self.meta.temporal_fields if f in self.frame.columns]
+            self._validity = None if not fields else tuple(
+                pd.to_datetime(self.frame[f], errors="coerce").to_numpy(dtype="datetime64[ns]")
+                for f in (fields[0], fields[-1]))
+        return self._validity
+
+    def valid_between(self, start: dt.date | None, end: dt.date | None, rows: np.ndarray | None = None
+                      ) -> np.ndarray:
+        """Mask of the rows (all, or `rows`) valid at some time in [start, end]; open ends are None.
+
+        A feature without validity dates is always valid; `valid_to` is the last day in force."""
+        validity = self.validity
+        n = len(self) if rows is None else len(rows)
+        if validity is None:
+            return np.ones(n, dtype=bool)
+        valid_from, valid_to = validity if rows is None else (validity[0][rows], validity[1][rows])
+        ok = np.ones(n, dtype=bool)
+        if end is not None:
+            ok &= np.isnat(valid_from) | (valid_from <= np.datetime64(end))
+        if start is not None:
+            ok &= np.isnat(valid_to) | (valid_to >= np.datetime64(start))
+        return ok
+
+    def valid_on(self, day: dt.date) -> np.ndarray:
+        """Mask of the rows in force on `day`."""
+        return self.valid_between(day, day)
+
     def temporal_extent(self) -> list[str | None] | None:
         """[first valid_from, last valid_to] over the layer, open ends as None; None when not temporal."""
-        fields = [f for f in self.meta.temporal_fields if f in self.frame.columns]
-        if not fields:
+        validity = self.validity
+        if validity is None:
             return None
-        start_col, end_col = fields[0], fields[-1]
-        starts = pd.to_datetime(self.frame[start_col], errors="coerce")
-        ends = pd.to_datetime(self.frame[end_col], errors="coerce")
-        start = None if starts.isna().any() or starts.empty else starts.min().date().isoformat()
-        end = None if ends.isna().any() or ends.empty else ends.max().date().isoformat()
+        starts, ends = validity
+        start = None if np.isnat(starts).any() or len(starts) == 0 else str(starts.min().astype("datetime64[D]"))
+        end = None if np.isnat(ends).any() or len(ends) == 0 else str(ends.max().astype("datetime64[D]"))
         return [start, end]
 
     def accuracy_mix(self) -> dict[str, int]:
