@@ -16,8 +16,8 @@ import pytest
 import shapely
 from pyproj import Transformer
 
-from layers import vn_encodings as vn
-from layers.importer import ImportRefused, read_import
+from layers.importing import ImportRefused, read_import
+from layers.importing import encodings as vn
 
 # A small province stand-in around Thái Nguyên city (CRS84), and the points the tests put into files.
 PROVINCE = shapely.box(105.4, 21.3, 106.3, 22.7)

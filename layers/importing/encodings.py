@@ -12,7 +12,7 @@ encoding a sample of byte strings is in by how many of the resulting words are v
   i/ỵ letters are single bytes.  Capitals take the capital diacritic bytes (byte − 0x20).
 * Windows-1258: base letters (with ă â ê ô ơ ư đ precomposed) followed by combining tone marks.
 
-Everything returned is Unicode NFC.
+Everything returned is Unicode NFC.  The import's text stage (text.py) applies this to a file's values.
 """
 
 from __future__ import annotations
