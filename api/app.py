@@ -1,14 +1,24 @@
-"""The application factory: one FastAPI app over one loaded Dataset."""
+"""The application factory: one FastAPI app over one loaded Dataset.
+
+The path of a request: uvicorn → the body-size limit of its route (streamed, chunked uploads too) → GZip →
+FastAPI resolves the route's dependencies (the caller from the bearer token, the layers they may see, the
+collection named in the path, validated query/body models) → the thin route function calls a plain function of
+`layers/` (or `web/` for renders), heavy work in a lane of the work pool → bytes back; any PlanmapError on the
+way becomes one JSON problem document (api/errors.py).
+"""
 
 from __future__ import annotations
 
 import logging
+from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
+from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 
-from api.errors import install_handlers
+from api.deps import no_repeated_parameters
+from api.errors import PlainErrorsAsProblems, install_handlers
 from api.routers import (
     checks,
     collections,
@@ -23,34 +33,49 @@ from api.routers import (
     search,
     users,
 )
+from api.work import LaneSize, WorkPools
 from layers.dataset import Dataset
 from layers.revisions import Store
 from layers.rules import RuleBook
 from layers.workspace import Workspace
 
 log = logging.getLogger("planmap")
+MAX_BODY_BYTES = 5_000_000  # any request body unless its route allows more (imports) or less (checks)
+ROUTERS = (landing, collections, items, edits, imports, openapi, checks, proposals, exports, users, search, map)
 
 
 def create_app(dataset: Dataset, rules: RuleBook | None = None, dem_path: Path | None = None,
-               osm_tiles: str | None = None, store: Store | None = None, admin_token: str | None = None) -> FastAPI:
-    """A planmap service for `dataset`. FastAPI's own OpenAPI 3.1 is off: /api serves the OGC 3.0 definition.
+               osm_tiles: str | None = None, store: Store | None = None, admin_token: str | None = None,
+               lanes: dict[str, LaneSize] | None = None) -> FastAPI:
+    """A planmap service for `dataset`.  /api serves the generated OGC (OpenAPI 3.0) definition.
 
     `dem_path`: an elevation model whose relief shading is the map's offline background (optional).
     `osm_tiles`: an online tile URL template offered as an optional map background (off by default: offline).
     `store`: the writable store of revisions, users and layer settings (None: a read-only service).
     `admin_token`: a secret that acts as the admin (PLANMAP_ADMIN_TOKEN), to administer a fresh deployment.
+    `lanes`: sizes of the work pool's lanes (api/work.py), e.g. for tests.
     """
-    app = FastAPI(title="planmap", openapi_url=None, docs_url=None, redoc_url=None)
+    work = WorkPools(lanes)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI):
+        yield
+        work.shutdown()
+
+    app = FastAPI(title="planmap", openapi_url=None, docs_url=None, redoc_url=None, lifespan=lifespan,
+                  dependencies=[Depends(no_repeated_parameters)])
     app.state.dataset = dataset
-    app.state.extra_openapi_paths = dict(checks.OPENAPI_PATHS) | exports.OPENAPI_PATHS | search.OPENAPI_PATH
     app.state.workspace = Workspace(dataset, store, rules)
+    app.state.work = work
     app.state.admin_token = admin_token or None
     app.state.hillshade = _hillshade(dem_path)
     app.state.osm_tiles = osm_tiles
     install_handlers(app)
+    # the body limit counts while the body streams in (chunked uploads too); a route may set its own limit
+    app.add_middleware(RequestBodyLimitMiddleware, max_body_size=MAX_BODY_BYTES)
+    app.add_middleware(PlainErrorsAsProblems)
     app.add_middleware(GZipMiddleware, minimum_size=4096, compresslevel=5)
-    for module in (landing, collections, items, edits, imports, openapi, checks, proposals, exports, users, search,
-                   map):
+    for module in ROUTERS:
         app.include_router(module.router)
     map.prepare(app)
     return app

@@ -32,6 +32,7 @@ def _store():
 
 
 def _load(data: Path, catalog: Path):
+    from geo.errors import PlanmapError
     from layers.dataset import load_dataset
 
     if not data.exists():
@@ -39,6 +40,8 @@ def _load(data: Path, catalog: Path):
                                    f"chưa có tệp dữ liệu {data}")
     try:
         return load_dataset(data, catalog)
+    except PlanmapError:
+        raise
     except Exception as exc:  # noqa: BLE001 - any reader failure becomes a clear CLI message
         raise click.ClickException(f"cannot read {data}: {exc}") from exc
 
@@ -53,19 +56,29 @@ def _progress(bar) -> Callable[[int, int], None]:
 
 
 def _rules(path: Path):
-    from layers.rules import RulesError, load_rules
+    from layers.rules import load_rules
 
     if not path.exists():
         if path == DEFAULT_RULES:
             return None
         raise click.ClickException(f"rules file {path} does not exist")
-    try:
-        return load_rules(path)
-    except RulesError as exc:
-        raise click.ClickException(str(exc)) from exc
+    return load_rules(path)
 
 
-@click.group(help="planmap — bản đồ quy hoạch ngành Công Thương tỉnh Thái Nguyên / Thái Nguyên planning map service")
+class PlanmapGroup(click.Group):
+    """Every refusal of the domain (a PlanmapError) is printed in English and Vietnamese, exit status 1."""
+
+    def invoke(self, ctx: click.Context):
+        from geo.errors import PlanmapError
+
+        try:
+            return super().invoke(ctx)
+        except PlanmapError as exc:
+            raise click.ClickException(exc.message()) from exc
+
+
+@click.group(cls=PlanmapGroup,
+             help="planmap — bản đồ quy hoạch ngành Công Thương tỉnh Thái Nguyên / Thái Nguyên planning map service")
 def main() -> None:
     pass
 
@@ -96,19 +109,15 @@ def build_data(sources: Path, out: Path) -> None:
 @click.option("--rules", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_RULES)
 def check(file: Path, out: Path | None, crs: str | None, as_of, data: Path, catalog: Path, rules: Path) -> None:
     from layers.batch import check_file
-    from layers.proposals import ProposalError
 
     rulebook = _rules(rules)
     if rulebook is None:
         raise click.ClickException(f"no rules file at {rules}")
     dataset = _load(data, catalog)
     out = out or file.with_name(file.stem + "-checked")
-    try:
-        with click.progressbar(length=1, label="Kiểm tra / checking", file=sys.stderr) as bar:
-            summary = check_file(file, out, dataset, rulebook, crs=crs, as_of=as_of.date() if as_of else None,
-                                 progress=_progress(bar))
-    except ProposalError as exc:
-        raise click.ClickException(f"{exc.en}\n{exc.vi}") from exc
+    with click.progressbar(length=1, label="Kiểm tra / checking", file=sys.stderr) as bar:
+        summary = check_file(file, out, dataset, rulebook, crs=crs, as_of=as_of.date() if as_of else None,
+                             progress=_progress(bar))
     click.echo(" ".join(f"{k}: {v}" for k, v in summary["verdicts"].items()))
     click.echo(f"→ {summary['gpkg']}\n→ {summary['csv']}")
 
@@ -131,8 +140,8 @@ def export() -> None:
 @click.option("--catalog", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_CATALOG)
 def export_data_cmd(collections: str, fmt: str, crs: str, bbox: str | None, bbox_crs: str | None, where: tuple,
                     out: Path | None, data: Path, catalog: Path) -> None:
-    from geo.crs import UnsupportedCrsError, parse_crs
-    from layers.exports import ExportError, export_data, write_to
+    from geo.crs import parse_crs
+    from layers.exports import export_data, write_to
     from layers.query import FeatureQuery
 
     dataset = _load(data, catalog)
@@ -143,14 +152,11 @@ def export_data_cmd(collections: str, fmt: str, crs: str, bbox: str | None, bbox
         filters = dict(w.split("=", 1) for w in where)
     except ValueError:
         raise click.ClickException("--bbox needs 4 numbers and --where needs FIELD=VALUE") from None
-    try:
-        query = FeatureQuery(bbox=box, bbox_crs=parse_crs(bbox_crs), filters=filters)
-        ids = [c.strip() for c in collections.split(",") if c.strip()]
-        with click.progressbar(length=len(ids), label="Xuất dữ liệu / exporting", file=sys.stderr) as bar:
-            result = export_data(dataset, ids, fmt, parse_crs(crs), query,
-                                 progress=lambda done, total: bar.update(done - bar.pos))
-    except (ExportError, UnsupportedCrsError) as exc:
-        raise click.ClickException(getattr(exc, "en", str(exc))) from exc
+    query = FeatureQuery(bbox=box, bbox_crs=parse_crs(bbox_crs), filters=filters)
+    ids = [c.strip() for c in collections.split(",") if c.strip()]
+    with click.progressbar(length=len(ids), label="Xuất dữ liệu / exporting", file=sys.stderr) as bar:
+        result = export_data(dataset, ids, fmt, parse_crs(crs), query,
+                             progress=lambda done, total: bar.update(done - bar.pos))
     target = write_to(result, out or Path.cwd() / result.filename)
     click.echo(" ".join(f"{k}: {v}" for k, v in result.counts.items()))
     click.echo(f"→ {target}")
@@ -171,7 +177,7 @@ def export_data_cmd(collections: str, fmt: str, crs: str, bbox: str | None, bbox
 @click.option("--data", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_DATA, show_default=True)
 @click.option("--catalog", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_CATALOG)
 def export_map_cmd(preset, size, orientation, dpi, collections, bbox, bbox_crs, title, lang, out: Path, data, catalog):
-    from web.printmap import PrintError, render_map
+    from web.printmap import render_map
 
     fmt = out.suffix.lower().lstrip(".")
     if fmt not in ("pdf", "png"):
@@ -182,13 +188,9 @@ def export_map_cmd(preset, size, orientation, dpi, collections, bbox, bbox_crs, 
     except ValueError:
         raise click.ClickException("--bbox needs 4 numbers") from None
     ids = [c.strip() for c in collections.split(",")] if collections else None
-    try:
-        with click.progressbar(length=1, label="Vẽ bản đồ / rendering", file=sys.stderr) as bar:
-            body = render_map(dataset, preset=preset, collections=ids, bbox=box, bbox_crs=bbox_crs, size=size,
-                              orientation=orientation, fmt=fmt, dpi=dpi, title=title, lang=lang,
-                              progress=_progress(bar))
-    except PrintError as exc:
-        raise click.ClickException(f"{exc.en}\n{exc.vi}") from exc
+    with click.progressbar(length=1, label="Vẽ bản đồ / rendering", file=sys.stderr) as bar:
+        body = render_map(dataset, preset=preset, collections=ids, bbox=box, bbox_crs=bbox_crs, size=size,
+                          orientation=orientation, fmt=fmt, dpi=dpi, title=title, lang=lang, progress=_progress(bar))
     tmp = out.with_name(f".{out.name}.part")
     tmp.write_bytes(body)
     tmp.replace(out)
@@ -210,32 +212,36 @@ def import_cmd(file: Path, layer_id: str, crs, encoding, append: bool, accuracy,
                catalog: Path) -> None:
     import json
 
-    from api.errors import ApiError
-    from api.routers.imports import run_import
+    from layers.importing import ImportRefused
+    from layers.imports import import_file
     from layers.workspace import Workspace
 
     if not file.exists():
         raise click.ClickException(f"{file} does not exist / không có tệp {file}")
     ws = Workspace(_load(data, catalog), _store())
     try:
-        doc, status = run_import(ws, layer_id, file, file.name, author, crs=crs, encoding=encoding, append=append,
-                                 accuracy=accuracy)
-    except ApiError as exc:
-        raise click.ClickException(f"{exc.detail}\n{exc.detail_vi}") from exc
-    report = doc.get("report") or {}
+        doc = import_file(ws, layer_id, file, file.name, author, crs=crs, encoding=encoding, append=append,
+                          accuracy=accuracy)
+    except ImportRefused as exc:
+        _print_import_report(exc.details.get("report") or {})
+        raise
+    report = doc["report"]
+    _print_import_report(report)
+    rev = doc["revision"]
+    click.echo(f"revision {rev['id']} of {layer_id}: {rev['feature_count']} features "
+               f"(+{rev['added']} ~{rev['changed']} -{rev['removed']})")
+    click.echo(json.dumps({k: report.get(k) for k in ("features_read", "features_imported", "features_rejected",
+                                                       "crs", "crs_source", "encoding")}, ensure_ascii=False))
+
+
+def _print_import_report(report: dict) -> None:
+    """Every problem and note of an import, one line each, on stderr."""
     for problem in report.get("problems", []):
         msg = problem.get("message", {})
         click.echo(f"  #{problem.get('feature')}: {problem.get('severity')} {problem.get('code')} — "
                    f"{msg.get('vi', '')} / {msg.get('en', '')}", err=True)
     for note in report.get("notes", []):
         click.echo(f"  note: {note.get('vi', note)} / {note.get('en', '')}", err=True)
-    if status != 201:
-        raise click.ClickException(f"{doc.get('detail')}\n{doc.get('detail_vi')}")
-    rev = doc["revision"]
-    click.echo(f"revision {rev['id']} of {layer_id}: {rev['feature_count']} features "
-               f"(+{rev['added']} ~{rev['changed']} -{rev['removed']})")
-    click.echo(json.dumps({k: report.get(k) for k in ("features_read", "features_imported", "features_rejected",
-                                                       "crs", "crs_source", "encoding")}, ensure_ascii=False))
 
 
 @main.command("history", help="The revisions of a layer.")
@@ -256,13 +262,9 @@ def history_cmd(layer_id: str) -> None:
 @click.option("--data", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_DATA, show_default=True)
 @click.option("--catalog", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_CATALOG)
 def rollback_cmd(layer_id: str, revision: int, author: str, data: Path, catalog: Path) -> None:
-    from layers.workspace import Workspace, WorkspaceError
+    from layers.workspace import Workspace
 
-    ws = Workspace(_load(data, catalog), _store())
-    try:
-        new = ws.rollback(layer_id, revision, author)
-    except WorkspaceError as exc:
-        raise click.ClickException(f"{exc.en}\n{exc.vi}") from exc
+    new = Workspace(_load(data, catalog), _store()).rollback(layer_id, revision, author)
     click.echo(f"revision {new.id}: {layer_id} is back to revision {revision} ({new.feature_count} features)")
 
 
@@ -275,18 +277,16 @@ def users() -> None:
 @click.argument("name")
 @click.option("--role", required=True, type=click.Choice(["viewer", "planner", "admin"]))
 def users_add(name: str, role: str) -> None:
-    from api.routers.users import add_user
+    from layers.accounts import add_user
 
-    try:
-        token = add_user(_store(), name, role, os.environ.get("USER", "cli"))
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from exc
-    click.echo(token)
+    click.echo(add_user(_store(), name, role, os.environ.get("USER", "cli")))
 
 
 @users.command("list", help="List users (never their tokens).")
 def users_list() -> None:
-    for u in _store().users():
+    from layers.accounts import list_users
+
+    for u in list_users(_store()):
         click.echo(f"{u['name']:20s} {u['role']:8s} {u['created']}")
 
 

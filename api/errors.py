@@ -1,4 +1,8 @@
-"""Errors as RFC 7807 problem documents (JSON), in English and Vietnamese, never a bare 500 for bad input."""
+"""One handler turns every refusal into an RFC 7807 problem document (JSON), in English and Vietnamese.
+
+Domain code raises `geo.errors.PlanmapError` subclasses; FastAPI's own validation errors and Starlette's HTTP
+errors (404 for an unknown path, 405, 413 from the body limit) get the same shape.  Nothing else converts errors.
+"""
 
 from __future__ import annotations
 
@@ -10,69 +14,129 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from geo.errors import PlanmapError
+
 log = logging.getLogger("planmap")
 
 PROBLEM_JSON = "application/problem+json"
-
-_TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
-           406: "Not Acceptable", 409: "Conflict", 413: "Payload Too Large", 415: "Unsupported Media Type",
-           422: "Unprocessable Content", 500: "Internal Server Error"}
-_CODES = {400: "InvalidParameterValue", 404: "NotFound", 405: "MethodNotAllowed", 406: "NotAcceptable",
-          500: "ServerError"}
-
-
-class ApiError(Exception):
-    """A request the service refuses, with what was wrong in English and in Vietnamese."""
-
-    def __init__(self, status: int, detail: str, detail_vi: str | None = None, code: str | None = None) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.detail = detail
-        self.detail_vi = detail_vi or detail
-        self.code = code or _CODES.get(status, "Error")
+_HTTP_VI = {404: "Không tìm thấy tài nguyên", 405: "Phương thức không được hỗ trợ",
+            413: "Nội dung gửi lên quá lớn", 415: "Kiểu nội dung không được hỗ trợ"}
+_HTTP_EN = {413: "the request body is larger than this route accepts"}
+_HTTP_CODES = {400: "InvalidParameterValue", 404: "NotFound", 405: "MethodNotAllowed", 406: "NotAcceptable",
+               413: "PayloadTooLarge", 500: "ServerError"}
 
 
-def problem(status: int, detail: str, detail_vi: str | None = None, code: str | None = None) -> Response:
-    body = {
-        "type": "about:blank",
-        "title": _TITLES.get(status, "Error"),
-        "status": status,
-        "code": code or _CODES.get(status, "Error"),
-        "detail": detail,
-        "detail_vi": detail_vi or detail,
-        "description": detail,  # OGC exception schema field
-    }
-    return Response(orjson.dumps(body), status_code=status, media_type=PROBLEM_JSON)
+def problem_response(error: PlanmapError) -> Response:
+    return Response(orjson.dumps(error.problem()), status_code=error.status, media_type=PROBLEM_JSON,
+                    headers=error.headers or None)
 
 
-def bad_request(detail: str, detail_vi: str | None = None) -> ApiError:
-    return ApiError(400, detail, detail_vi)
+# How a Vietnamese message names a parameter or body member (the English message uses its own name).
+_VI_NAMES = {"f": "Định dạng", "format": "Định dạng", "lang": "Ngôn ngữ", "crs": "Hệ tọa độ",
+             "bbox-crs": "Hệ tọa độ của bbox", "bbox": "Khung bbox", "limit": "Số đối tượng mỗi trang (limit)",
+             "offset": "Vị trí bắt đầu (offset)", "datetime": "Thời gian (datetime)", "size": "Khổ giấy",
+             "orientation": "Hướng giấy", "dpi": "Độ phân giải (dpi)", "preset": "Mẫu bản đồ", "kind": "Loại đề xuất",
+             "as_of": "Ngày áp dụng (as_of)", "q": "Từ khóa (q)", "collections": "Các lớp (collections)",
+             "status": "Trạng thái", "role": "Vai trò", "name": "Tên", "internal": "Chế độ nội bộ",
+             "title": "Tiêu đề", "type": "Kiểu (type)", "geometry": "Hình học", "file": "Tệp", "mode": "Chế độ nhập",
+             "accuracy": "Độ chính xác", "encoding": "Bảng mã"}
 
 
-def not_found(detail: str, detail_vi: str | None = None) -> ApiError:
-    return ApiError(404, detail, detail_vi)
+def _vi_message(err: dict, where: str, given: object) -> str:
+    """The Vietnamese sentence for one pydantic error, by its type."""
+    name = _VI_NAMES.get(where, where)
+    ctx = err.get("ctx") or {}
+    kind = err.get("type", "")
+    shown = f" {given!r}" if given is not None else ""
+    if kind in ("literal_error", "enum"):
+        return f"{name}{shown} không được hỗ trợ; dùng một trong: {ctx.get('expected', '')}"
+    if kind in ("less_than_equal", "less_than"):
+        return f"{name}{shown} phải {'≤' if kind == 'less_than_equal' else '<'} {ctx.get('le', ctx.get('lt'))}"
+    if kind in ("greater_than_equal", "greater_than"):
+        return f"{name}{shown} phải {'≥' if kind == 'greater_than_equal' else '>'} {ctx.get('ge', ctx.get('gt'))}"
+    if kind in ("int_parsing", "float_parsing", "int_from_float", "int_type", "float_type"):
+        return f"{name}{shown} phải là số"
+    if kind.startswith("date"):
+        return f"{name}{shown} phải là ngày YYYY-MM-DD"
+    if kind == "missing":
+        return f"Thiếu {name}"
+    if kind == "extra_forbidden":
+        return f"Tham số không xác định: {where}"
+    if kind == "json_invalid":
+        return "Nội dung gửi lên không phải JSON"
+    if kind in ("string_too_short", "string_too_long", "string_pattern_mismatch"):
+        return f"{name}{shown} không đúng độ dài hoặc dạng cho phép"
+    return f"{name}{shown} không hợp lệ"
+
+
+def validation_error(exc: RequestValidationError) -> PlanmapError:
+    """FastAPI's validation errors as one 400 that names every bad parameter or body member, in both languages."""
+    en, vi = [], []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("query", "body", "path", "header", "form"))
+        given = err.get("input")
+        if not (isinstance(given, (str, int, float)) and not isinstance(given, bool) and len(str(given)) <= 80) \
+                or err.get("type") == "missing":
+            given = None
+        msg = "unknown parameter" if err.get("type") == "extra_forbidden" else \
+            str(err.get("msg", "invalid")).removeprefix("Value error, ")
+        en.append(f"{where or 'body'}: {msg}" + (f" (given: {given!r})" if given is not None else ""))
+        vi.append(_vi_message(err, where or "body", given))
+    return PlanmapError("; ".join(en) or "invalid request", "; ".join(vi) or "Yêu cầu không hợp lệ")
+
+
+class PlainErrorsAsProblems:
+    """ASGI middleware: an error answered by the server's plumbing as plain text (Starlette's body limit replies
+    `413 Content Too Large` itself when the Content-Length is over the route's limit) becomes a problem document
+    like every other refusal."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        replaced = False
+
+        async def send_problem(message) -> None:
+            nonlocal replaced
+            if message["type"] == "http.response.start" and message["status"] >= 400:
+                headers = {k.lower(): v for k, v in message.get("headers", [])}
+                if headers.get(b"content-type", b"").startswith(b"text/plain"):
+                    replaced = True
+                    status = message["status"]
+                    body = orjson.dumps(PlanmapError(_HTTP_EN.get(status, "request refused"), _HTTP_VI.get(status),
+                                                     status=status, code=_HTTP_CODES.get(status, "Error")).problem())
+                    await send({"type": "http.response.start", "status": status,
+                                "headers": [(b"content-type", PROBLEM_JSON.encode()),
+                                            (b"content-length", str(len(body)).encode())]})
+                    await send({"type": "http.response.body", "body": body})
+                    return
+            if replaced:
+                return  # the plain body is dropped: the problem was sent whole
+            await send(message)
+
+        await self.app(scope, receive, send_problem)
 
 
 def install_handlers(app: FastAPI) -> None:
-    @app.exception_handler(ApiError)
-    async def _api_error(_: Request, exc: ApiError) -> Response:
-        return problem(exc.status, exc.detail, exc.detail_vi, exc.code)
+    @app.exception_handler(PlanmapError)
+    async def _planmap(_: Request, exc: PlanmapError) -> Response:
+        return problem_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> Response:
-        parts = []
-        for err in exc.errors():
-            where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("query", "body"))
-            parts.append(f"{where}: {err.get('msg')}")
-        detail = "; ".join(parts) or "invalid request"
-        return problem(400, detail, f"Yêu cầu không hợp lệ: {detail}")
+        return problem_response(validation_error(exc))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> Response:
-        vi = {404: "Không tìm thấy tài nguyên", 405: "Phương thức không được hỗ trợ"}.get(exc.status_code)
-        return problem(exc.status_code, str(exc.detail), vi)
+        error = PlanmapError(str(exc.detail), _HTTP_VI.get(exc.status_code), status=exc.status_code,
+                             code=_HTTP_CODES.get(exc.status_code, "Error"), headers=dict(exc.headers or {}))
+        return problem_response(error)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> Response:
         log.exception("unexpected error", exc_info=exc)
-        return problem(500, "internal error; the incident was logged", "Lỗi hệ thống; sự cố đã được ghi lại")
+        return problem_response(PlanmapError("internal error; the incident was logged",
+                                             "Lỗi hệ thống; sự cố đã được ghi lại", status=500, code="ServerError"))

@@ -10,17 +10,13 @@ from urllib.parse import urlencode
 
 import orjson
 
-from api.errors import bad_request, not_found
-from api.params import ItemsParams, crs_param
-from geo.crs import CRS84, CRS84_URI, SUPPORTED, SupportedCrs
+from api.params import RESERVED_ITEM_PARAMS, ItemsParams, crs_param
+from api.responses import GEOJSON, HTML, JSON, OPENAPI_JSON
+from geo.crs import CRS84_URI, SUPPORTED, SupportedCrs
+from geo.errors import BadRequest, NotFound
 from layers.catalog import GROUPS
 from layers.dataset import Dataset, Layer
-from layers.query import FeatureQuery, QueryError, encode_rows, parse_interval, select_rows
-
-GEOJSON = "application/geo+json"
-JSON = "application/json"
-HTML = "text/html"
-OPENAPI_JSON = "application/vnd.oai.openapi+json;version=3.0"
+from layers.query import FeatureQuery, encode_rows, select_rows
 
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
@@ -33,7 +29,6 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",
 ]
 CRS_LIST = [c.uri for c in SUPPORTED]
-RESERVED_ITEM_PARAMS = {"f", "lang", "bbox", "bbox-crs", "crs", "limit", "offset", "datetime"}
 
 SERVICE_TITLE = {"vi": "Bản đồ quy hoạch ngành Công Thương tỉnh Thái Nguyên",
                  "en": "Industry and Trade planning map of Thái Nguyên province"}
@@ -124,13 +119,6 @@ def collections_doc(dataset: Dataset, base: str, lang: str = "vi") -> dict:
     }
 
 
-def get_layer(dataset: Dataset, collection_id: str) -> Layer:
-    layer = dataset.get(collection_id)
-    if layer is None:
-        raise not_found(f"collection {collection_id!r} does not exist", f"Không có lớp dữ liệu {collection_id!r}")
-    return layer
-
-
 def queryables_doc(layer: Layer, base: str) -> dict:
     props: dict[str, dict] = {"geometry": {"title": "geometry", "format": _geometry_format(layer.geometry_type)}}
     for name, kind in layer.queryables().items():
@@ -152,36 +140,23 @@ def _geometry_format(geometry_type: str) -> str:
 
 
 def build_query(layer: Layer, params: ItemsParams) -> tuple[FeatureQuery, SupportedCrs]:
-    """Turn validated parameters into a FeatureQuery, rejecting unknown property filters."""
-    extras = dict(params.model_extra or {})
+    """Turn validated parameters into a FeatureQuery, rejecting property filters the layer cannot answer."""
+    filters = params.property_filters()
     queryables = layer.queryables()
-    unknown = [k for k in extras if k not in queryables]
+    unknown = [k for k in filters if k not in queryables]
     if unknown:
         allowed = ", ".join(sorted(RESERVED_ITEM_PARAMS | set(queryables)))
-        raise bad_request(f"unknown parameter(s) {', '.join(unknown)}; allowed: {allowed}",
-                          f"Tham số không xác định: {', '.join(unknown)}")
-    bbox_crs = crs_param(params.bbox_crs, "bbox-crs")
-    if params.bbox is not None and bbox_crs in (CRS84, SUPPORTED[1]):
-        lon_lat = params.bbox if bbox_crs == CRS84 else (params.bbox[1], params.bbox[0], params.bbox[3], params.bbox[2])
-        if not (-180 <= lon_lat[0] <= 180 and -180 <= lon_lat[2] <= 180 and -90 <= lon_lat[1] <= 90
-                and -90 <= lon_lat[3] <= 90):
-            raise bad_request("bbox is outside longitude −180..180 / latitude −90..90",
-                              "bbox nằm ngoài phạm vi kinh độ/vĩ độ")
-    try:
-        interval = parse_interval(params.datetime) if params.datetime is not None else None
-    except QueryError as exc:
-        raise bad_request(str(exc), f"Tham số datetime không hợp lệ: {exc}") from None
-    query = FeatureQuery(bbox=params.bbox, bbox_crs=bbox_crs, filters={k: str(v) for k, v in extras.items()},
-                         interval=interval)
-    return query, crs_param(params.crs)
+        raise BadRequest(f"unknown parameter(s) {', '.join(unknown)}; allowed: {allowed}",
+                         f"Tham số không xác định: {', '.join(unknown)}")
+    return params.query(filters), crs_param(params.crs)
 
 
 def _page_href(base: str, cid: str, params: ItemsParams, offset: int, fmt: str) -> str:
     query = {k: v for k, v in params.model_dump(by_alias=True, exclude_none=True).items()
              if k not in ("offset", "f", "lang") and k in RESERVED_ITEM_PARAMS}
     if params.bbox is not None:
-        query["bbox"] = ",".join(repr(float(v)) for v in params.bbox)
-    query.update({k: str(v) for k, v in (params.model_extra or {}).items()})
+        query["bbox"] = ",".join(repr(float(v)) for v in params.box)
+    query.update(params.property_filters())
     query["offset"] = offset
     query["f"] = fmt
     if params.lang != "vi":
@@ -192,10 +167,7 @@ def _page_href(base: str, cid: str, params: ItemsParams, offset: int, fmt: str) 
 def items_page(layer: Layer, params: ItemsParams, base: str) -> tuple[bytes, SupportedCrs, dict]:
     """A GeoJSON FeatureCollection page as bytes, its CRS, and the page facts (for HTML rendering)."""
     query, crs = build_query(layer, params)
-    try:
-        rows = select_rows(layer, query)
-    except QueryError as exc:
-        raise bad_request(str(exc), f"Truy vấn không hợp lệ: {exc}") from None
+    rows = select_rows(layer, query)
     matched = len(rows)
     page = rows[params.offset: params.offset + params.limit]
     cid = layer.id
@@ -227,8 +199,8 @@ def feature(layer: Layer, fid: str, crs: SupportedCrs, base: str) -> bytes:
     except ValueError:
         row = None
     if row is None:
-        raise not_found(f"feature {fid!r} does not exist in collection {layer.id!r}",
-                        f"Không có đối tượng {fid!r} trong lớp {layer.id!r}")
+        raise NotFound(f"feature {fid!r} does not exist in collection {layer.id!r}",
+                       f"Không có đối tượng {fid!r} trong lớp {layer.id!r}")
     cid = layer.id
     links = [
         link(f"{base}/collections/{cid}/items/{fid}?f=json", "self", GEOJSON, "Đối tượng này / This feature"),

@@ -1,141 +1,166 @@
-"""The OpenAPI 3.0 definition at /api, built from the catalog: one path per collection, no remote $ref.
+"""The API definition at /api: generated from the registered routes and their pydantic models, as OpenAPI 3.0.
 
-Hand-built rather than FastAPI's own (OpenAPI 3.1) because OGC API – Features declares OAS 3.0 and offline
-validators and GDAL read it.
+FastAPI writes OpenAPI 3.1 (JSON Schema 2020-12); OGC API – Features declares OAS 3.0 and GDAL, QGIS and
+validators read 3.0, so the generated document is rewritten into 3.0 terms (nullable instead of a null type,
+boolean exclusive bounds, `example` instead of `examples`).  Nothing is written by hand but the response models'
+registration and, per collection the caller may see, a concrete items path that lists its queryables — which no
+route can know, since they come from the data.
 """
 
 from __future__ import annotations
 
-from api.ogc import CRS_LIST, SERVICE_DESCRIPTION, SERVICE_TITLE
-from api.params import DEFAULT_LIMIT, MAX_LIMIT
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from pydantic.json_schema import models_json_schema
+
+from api import models
+from api.ogc import SERVICE_DESCRIPTION, SERVICE_TITLE
 from layers.dataset import Dataset
 
-_PROBLEM = {"$ref": "#/components/responses/Problem"}
+VERSION = "0.2.0"
+RESPONSE_MODELS = [m for m in vars(models).values()
+                   if isinstance(m, type) and issubclass(m, models.BaseModel) and m.__module__ == models.__name__]
+ITEMS_PATH = "/collections/{collectionId}/items"
+ITEM_PATH = "/collections/{collectionId}/items/{featureId}"
 
 
-def _param(name: str, schema: dict, description: str, **extra) -> dict:
-    out = {"name": name, "in": "query", "required": False, "schema": schema, "style": "form", "explode": False,
-           "description": description}
-    out.update(extra)
+def route_document(app: FastAPI) -> dict:
+    """The definition of every route in the schema, in OpenAPI 3.0 (built once per app)."""
+    doc = get_openapi(title=SERVICE_TITLE["vi"], version=VERSION, openapi_version="3.0.3",
+                      description=SERVICE_DESCRIPTION["vi"], routes=app.routes,
+                      license_info={"name": "GPL-3.0-or-later (code); data licences per collection"},
+                      contact={"name": "Sở Công Thương tỉnh Thái Nguyên"})
+    components = doc.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
+    _, defs = models_json_schema([(m, "validation") for m in RESPONSE_MODELS],
+                                 ref_template="#/components/schemas/{model}")
+    schemas.update(defs.get("$defs", {}))
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)
+    signed_in = _routes_needing_a_role(app)
+    for path, path_item in doc["paths"].items():
+        for method, operation in path_item.items():
+            _operation_to_30(operation)
+            if (path, method.upper()) not in signed_in and "security" in operation:
+                operation["security"] = [{}, *operation["security"]]  # a token is optional: it shows more layers
+    return to_oas30(doc)
+
+
+def _routes_needing_a_role(app: FastAPI) -> set[tuple[str, str]]:
+    """(path, method) of the routes that need a signed-in role (their dependencies include `require_<role>`)."""
+    out = set()
+    for route in app.routes:
+        dependant = getattr(route, "dependant", None)
+        if dependant is None:
+            continue
+        stack, needs = [dependant], False
+        while stack:
+            node = stack.pop()
+            needs |= getattr(node.call, "__name__", "").startswith("require_")
+            stack.extend(node.dependencies)
+        if needs:
+            out |= {(route.path, m) for m in route.methods}
     return out
 
 
-PARAMETERS = {
-    "f": _param("f", {"type": "string", "enum": ["json", "html"]}, "Định dạng trả về / response format"),
-    "lang": _param("lang", {"type": "string", "enum": ["vi", "en"], "default": "vi"},
-                   "Ngôn ngữ của tiêu đề và mô tả / language of titles and descriptions"),
-    "bbox": _param("bbox", {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}},
-                   "Khung giới hạn minx,miny,maxx,maxy (theo bbox-crs, mặc định CRS84) / bounding box"),
-    "bbox-crs": _param("bbox-crs", {"type": "string", "format": "uri", "enum": CRS_LIST},
-                       "Hệ tọa độ của bbox / CRS of bbox"),
-    "crs": _param("crs", {"type": "string", "format": "uri", "enum": CRS_LIST},
-                  "Hệ tọa độ của kết quả / CRS of the response geometries"),
-    "limit": _param("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
-                    "Số đối tượng tối đa mỗi trang / page size"),
-    "offset": _param("offset", {"type": "integer", "minimum": 0, "default": 0},
-                     "Bỏ qua bao nhiêu đối tượng đầu / features to skip"),
-    "datetime": _param("datetime", {"type": "string"},
-                       "Thời điểm hoặc khoảng thời gian hiệu lực (RFC 3339, '..' cho đầu mở) / instant or interval"),
-    "featureId": {"name": "featureId", "in": "path", "required": True, "schema": {"type": "string"},
-                  "description": "Mã đối tượng / feature id"},
-}
-
-SCHEMAS = {
-    "Link": {"type": "object", "required": ["href", "rel"],
-             "properties": {"href": {"type": "string"}, "rel": {"type": "string"}, "type": {"type": "string"},
-                            "title": {"type": "string"}}},
-    "Problem": {"type": "object", "properties": {
-        "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
-        "code": {"type": "string"}, "detail": {"type": "string"}, "detail_vi": {"type": "string"},
-        "description": {"type": "string"}}},
-    "Geometry": {"type": "object", "required": ["type"], "properties": {"type": {"type": "string"}},
-                 "nullable": True},
-    "Feature": {"type": "object", "required": ["type", "geometry", "properties"], "properties": {
-        "type": {"type": "string", "enum": ["Feature"]}, "id": {"oneOf": [{"type": "string"}, {"type": "integer"}]},
-        "geometry": {"$ref": "#/components/schemas/Geometry"}, "properties": {"type": "object", "nullable": True},
-        "links": {"type": "array", "items": {"$ref": "#/components/schemas/Link"}}}},
-    "FeatureCollection": {"type": "object", "required": ["type", "features"], "properties": {
-        "type": {"type": "string", "enum": ["FeatureCollection"]},
-        "features": {"type": "array", "items": {"$ref": "#/components/schemas/Feature"}},
-        "links": {"type": "array", "items": {"$ref": "#/components/schemas/Link"}},
-        "numberMatched": {"type": "integer", "minimum": 0}, "numberReturned": {"type": "integer", "minimum": 0},
-        "timeStamp": {"type": "string", "format": "date-time"}}},
-    "Document": {"type": "object", "additionalProperties": True},
-}
+def _operation_to_30(operation: dict) -> None:
+    """FastAPI's 422 validation response is planmap's 400 problem; `style`/`explode` belong to the parameter."""
+    content = operation.get("requestBody", {}).get("content", {})
+    if "application/geo+json" in content:  # a Feature may also be sent as plain JSON
+        content.setdefault("application/json", content["application/geo+json"])
+    responses = operation.get("responses", {})
+    validation = responses.get("422", {}).get("content", {}).get("application/json", {}).get("schema", {})
+    if validation.get("$ref", "").endswith("/HTTPValidationError"):
+        del responses["422"]
+    for param in operation.get("parameters", []):
+        schema = param.get("schema", {})
+        for key in ("style", "explode"):
+            if key in schema:
+                param[key] = schema.pop(key)
+        if param.get("in") == "query" and "style" not in param:
+            param.setdefault("style", "form")
 
 
-def _ok(schema: str, media: str = "application/json") -> dict:
-    return {"200": {"description": "OK", "content": {media: {"schema": {"$ref": f"#/components/schemas/{schema}"}},
-                                                         "text/html": {"schema": {"type": "string"}}}},
-            "400": _PROBLEM, "404": _PROBLEM, "500": _PROBLEM}
+def to_oas30(node: Any) -> Any:
+    """Rewrite JSON Schema 2020-12 constructs into their OpenAPI 3.0 equivalents, recursively."""
+    if isinstance(node, list):
+        return [to_oas30(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    node = {k: to_oas30(v) for k, v in node.items()}
+    if "anyOf" in node and any(s == {"type": "null"} for s in node["anyOf"]):
+        rest = [s for s in node["anyOf"] if s != {"type": "null"}]
+        del node["anyOf"]
+        if len(rest) == 1 and "$ref" not in rest[0]:
+            node = {**rest[0], **node}
+        elif len(rest) > 1:
+            node["anyOf"] = [s if "$ref" in s else {**s, "nullable": True} for s in rest]
+        elif rest:
+            node["allOf"] = rest
+        node["nullable"] = True
+    if "default" in node and node["default"] is None:
+        del node["default"]  # an optional member's absence; OAS 3.0 validators check defaults against the schema
+    if "const" in node:
+        node["enum"] = [node.pop("const")]
+    for bound, plain in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
+        if isinstance(node.get(bound), (int, float)) and not isinstance(node.get(bound), bool):
+            node[plain] = node[bound]
+            node[bound] = True
+    if isinstance(node.get("examples"), list) and "schema" not in node:
+        examples = node.pop("examples")
+        if examples:
+            node["example"] = examples[0]
+    if "prefixItems" in node:
+        items = node.pop("prefixItems")
+        node.setdefault("items", {})
+        node.setdefault("minItems", len(items))
+        node.setdefault("maxItems", len(items))
+    if "contentMediaType" in node:
+        node.pop("contentMediaType")
+        node.setdefault("format", "binary")
+    if isinstance(node.get("type"), list):
+        kinds = [t for t in node["type"] if t != "null"]
+        node["type"] = kinds[0] if kinds else "string"
+        if "null" in node["type"] if isinstance(node["type"], list) else False:
+            node["nullable"] = True
+    return node
 
 
-def _ref(name: str) -> dict:
-    return {"$ref": f"#/components/parameters/{name}"}
-
-
-def build_openapi(dataset: Dataset, base: str, extra_paths: dict | None = None) -> dict:
-    """The API definition for the layers currently served."""
-    common = [_ref("f"), _ref("lang")]
-    paths: dict[str, dict] = {
-        "/": {"get": {"summary": "Trang chủ / Landing page", "operationId": "getLandingPage", "tags": ["Capabilities"],
-                      "parameters": common, "responses": _ok("Document")}},
-        "/conformance": {"get": {"summary": "Lớp phù hợp / Conformance", "operationId": "getConformance",
-                                 "tags": ["Capabilities"], "parameters": common, "responses": _ok("Document")}},
-        "/api": {"get": {"summary": "Định nghĩa API / This API definition", "operationId": "getApi",
-                         "tags": ["Capabilities"], "parameters": [_ref("f")], "responses": _ok("Document")}},
-        "/collections": {"get": {"summary": "Các lớp dữ liệu / Collections", "operationId": "getCollections",
-                                 "tags": ["Collections"], "parameters": common, "responses": _ok("Document")}},
-    }
+def build_openapi(app: FastAPI, dataset: Dataset, base: str) -> dict:
+    """The definition for this caller: every route, plus a concrete items path per collection they may see."""
+    cached = getattr(app.state, "route_openapi", None)
+    if cached is None:
+        cached = app.state.route_openapi = route_document(app)
+    doc = {**cached, "servers": [{"url": base}], "paths": dict(cached["paths"])}
+    doc["tags"] = [{"name": t} for t in _route_tags(cached)] + \
+        [{"name": layer.id, "description": layer.meta.text("title")} for layer in dataset]
     for layer in dataset:
-        cid = layer.id
-        title = layer.meta.text("title")
-        filters = [_param(name, {"type": kind}, f"Lọc theo {name} (bằng) / equality filter on {name}")
-                   for name, kind in layer.queryables().items()]
-        paths[f"/collections/{cid}"] = {"get": {
-            "summary": f"{title}: thông tin lớp / collection metadata", "operationId": f"describe_{cid}",
-            "tags": [cid], "parameters": common, "responses": _ok("Document")}}
-        paths[f"/collections/{cid}/queryables"] = {"get": {
-            "summary": f"{title}: thuộc tính lọc được / queryables", "operationId": f"queryables_{cid}",
-            "tags": [cid], "parameters": common, "responses": _ok("Document", "application/schema+json")}}
-        paths[f"/collections/{cid}/items"] = {"get": {
-            "summary": f"{title}: đối tượng / features", "operationId": f"items_{cid}", "tags": [cid],
-            "parameters": [_ref(n) for n in ("f", "lang", "bbox", "bbox-crs", "crs", "limit", "offset", "datetime")]
-            + filters,
-            "responses": _ok("FeatureCollection", "application/geo+json")}}
-        write = {"security": [{"bearerAuth": []}], "tags": [cid],
-                 "requestBody": {"required": True, "content": {"application/geo+json": {
-                     "schema": {"$ref": "#/components/schemas/Feature"}}}}}
-        paths[f"/collections/{cid}/items"]["post"] = {
-            **write, "summary": f"{title}: thêm đối tượng / create a feature (planner)", "operationId": f"create_{cid}",
-            "responses": {"201": {"description": "Created"}, "400": _PROBLEM, "401": _PROBLEM, "403": _PROBLEM}}
-        paths[f"/collections/{cid}/items/{{featureId}}"] = {"put": {
-            **write, "summary": f"{title}: thay đối tượng / replace a feature (planner)",
-            "operationId": f"replace_{cid}", "parameters": [_ref("featureId")],
-            "responses": {"200": {"description": "Replaced"}, "400": _PROBLEM, "401": _PROBLEM, "404": _PROBLEM}},
-            "delete": {"security": [{"bearerAuth": []}], "tags": [cid], "operationId": f"delete_{cid}",
-                       "summary": f"{title}: xóa đối tượng / delete a feature (planner)",
-                       "parameters": [_ref("featureId")],
-                       "responses": {"204": {"description": "Deleted"}, "401": _PROBLEM, "404": _PROBLEM}}}
-        paths[f"/collections/{cid}/items/{{featureId}}"]["get"] = {
-            "summary": f"{title}: một đối tượng / one feature", "operationId": f"item_{cid}", "tags": [cid],
-            "parameters": [_ref("featureId"), _ref("f"), _ref("lang"), _ref("crs")],
-            "responses": _ok("Feature", "application/geo+json")}
-    paths.update(extra_paths or {})
+        doc["paths"].update(_collection_paths(cached, layer))
+    return doc
+
+
+def _route_tags(doc: dict) -> list[str]:
+    return list(dict.fromkeys(tag for item in doc["paths"].values() for op in item.values()
+                              for tag in op.get("tags", [])))
+
+
+def _collection_paths(doc: dict, layer) -> dict:
+    """`/collections/<id>/items` and `/items/{featureId}` for one collection, with its queryables as filters
+    (clients such as GDAL read the page size and filters of a collection from its own path)."""
+    cid, title = layer.id, layer.meta.text("title")
+    items = dict(doc["paths"][ITEMS_PATH]["get"])
+    params = [p for p in items["parameters"] if p["name"] != "collectionId"]
+    filters = [{"name": name, "in": "query", "required": False, "style": "form", "explode": False,
+                "schema": {"type": kind}, "description": f"Lọc theo {name} (bằng) / equality filter on {name}"}
+               for name, kind in layer.queryables().items() if name not in {p["name"] for p in params}]
+    one = dict(doc["paths"][ITEM_PATH]["get"])
     return {
-        "openapi": "3.0.3",
-        "info": {"title": SERVICE_TITLE["vi"], "description": SERVICE_DESCRIPTION["vi"], "version": "0.1.0",
-                 "license": {"name": "GPL-3.0-or-later (code); data licences per collection"},
-                 "contact": {"name": "Sở Công Thương tỉnh Thái Nguyên"}},
-        "servers": [{"url": base}],
-        "tags": [{"name": "Capabilities"}, {"name": "Collections"}]
-        + [{"name": layer.id, "description": layer.meta.text("title")} for layer in dataset],
-        "paths": paths,
-        "components": {
-            "parameters": PARAMETERS,
-            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
-            "schemas": SCHEMAS,
-            "responses": {"Problem": {"description": "Lỗi / Problem", "content": {
-                "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}},
-        },
+        f"/collections/{cid}/items": {"get": {
+            **items, "summary": f"{title}: đối tượng / features", "operationId": f"getFeatures_{cid}",
+            "tags": [cid], "parameters": params + filters}},
+        f"/collections/{cid}/items/{{featureId}}": {"get": {
+            **one, "summary": f"{title}: một đối tượng / one feature", "operationId": f"getFeature_{cid}",
+            "tags": [cid], "parameters": [p for p in one["parameters"] if p["name"] != "collectionId"]}},
     }

@@ -53,8 +53,9 @@ import pandas as pd  # noqa: E402
 
 from geo.crs import CRS84, parse_crs, transform_geometries  # noqa: E402
 from layers.batch import check_all  # noqa: E402
-from layers.checks import TOLERANCE_M, CheckEngine  # noqa: E402
+from layers.checks import CheckEngine  # noqa: E402
 from layers.dataset import load_dataset  # noqa: E402
+from layers.measures.base import TOLERANCE_M  # noqa: E402
 from layers.proposals import Proposals  # noqa: E402
 from layers.rules import load_rules  # noqa: E402
 
@@ -394,8 +395,8 @@ class Naive:
         self.stations = metric(spacing.layer)[["geometry"]]
         self.spacing_m = float(spacing.threshold)
         corridor = by_id["site.power_line_corridor"]
-        lines = metric(corridor.layer)[[corridor.corridor.by, "geometry"]]
-        table = sorted(corridor.corridor.widths, key=lambda w: w.max_kv)
+        lines = metric(corridor.layer)[[corridor.params.corridor.by, "geometry"]]
+        table = sorted(corridor.params.corridor.widths, key=lambda w: w.max_kv)
 
         def width(kv: float) -> float:
             if kv is None or pd.isna(kv):
@@ -405,12 +406,12 @@ class Naive:
                     return w.width_m
             return table[-1].width_m
 
-        lines["width_m"] = [width(v) for v in pd.to_numeric(lines[corridor.corridor.by], errors="coerce")]
+        lines["width_m"] = [width(v) for v in pd.to_numeric(lines[corridor.params.corridor.by], errors="coerce")]
         self.lines = lines[["width_m", "geometry"]]
         self.max_width = float(self.lines["width_m"].max())
         mineral = by_id["site.mineral_areas"]
-        self.mineral = metric(mineral.layer)[[mineral.severity_by.field, "geometry"]]
-        self.mineral_by = mineral.severity_by
+        self.mineral = metric(mineral.layer)[[mineral.params.severity_by.field, "geometry"]]
+        self.mineral_by = mineral.params.severity_by
         province = metric(by_id["site.province"].layer)
         start = pd.to_datetime(province["valid_from"], errors="coerce")
         end = pd.to_datetime(province["valid_to"], errors="coerce")

@@ -94,7 +94,7 @@ def from_feature(feature: object, crs: str | None = None) -> tuple[Proposals, dt
     source = declared_crs(feature, crs)
     try:
         geom = shape(feature["geometry"]) if feature.get("geometry") else None
-    except (KeyError, TypeError, ValueError, AttributeError, shapely.errors.GEOSException) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, shapely.errors.ShapelyError) as exc:
         raise ProposalError(f"unreadable geometry: {exc}", f"Không đọc được hình học: {exc}") from None
     check_geometry(geom)
     geoms = np.array([geom], dtype=object)

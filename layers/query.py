@@ -52,7 +52,8 @@ def _equals(column: np.ndarray, value: str, name: str) -> np.ndarray:
         try:
             number = float(value)
         except ValueError:
-            raise QueryError(f"property {name!r} is a number; {value!r} is not") from None
+            raise QueryError(f"property {name!r} is a number; {value!r} is not",
+                             f"Thuộc tính {name!r} là số; {value!r} không phải số") from None
         return column == number
     if kind == "b":
         return column == (value.lower() in ("true", "1"))
@@ -70,19 +71,21 @@ def parse_interval(text: str) -> tuple[dt.date | None, dt.date | None]:
             return dt.datetime.fromisoformat(part.replace("Z", "+00:00")).date() if "T" in part \
                 else dt.date.fromisoformat(part)
         except ValueError:
-            raise QueryError(f"datetime {part!r} is not an RFC 3339 date or date-time") from None
+            raise QueryError(f"datetime {part!r} is not an RFC 3339 date or date-time",
+                             f"datetime {part!r} không phải ngày/giờ RFC 3339") from None
 
     if "/" in text:
         start_text, end_text = text.split("/", 1)
         start, end = one(start_text), one(end_text)
         if start_text.strip() in ("", "..") and end_text.strip() in ("", ".."):
-            raise QueryError("datetime interval must have at least one closed end")
+            raise QueryError("datetime interval must have at least one closed end",
+                             "Khoảng datetime phải có ít nhất một đầu xác định")
         if start and end and start > end:
-            raise QueryError("datetime interval starts after it ends")
+            raise QueryError("datetime interval starts after it ends", "Khoảng datetime bắt đầu sau khi kết thúc")
         return start, end
     instant = one(text)
     if instant is None:
-        raise QueryError("datetime must not be empty")
+        raise QueryError("datetime must not be empty", "datetime không được để trống")
     return instant, instant
 
 

@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from geo.errors import PlanmapError
+from layers.measures import measure_class
 
 ProposalKind = Literal["fuel_station", "lpg_station", "industrial_cluster", "industrial_park", "factory"]
 PROPOSAL_KINDS: tuple[str, ...] = ProposalKind.__args__  # type: ignore[attr-defined]
@@ -44,39 +45,16 @@ class InForce(BaseModel):
         return (self.from_ is None or self.from_ <= day) and (self.to is None or day <= self.to)
 
 
-class CorridorWidth(BaseModel):
-    max_kv: float
-    width_m: float
-
-
-class Corridor(BaseModel):
-    by: str
-    widths: list[CorridorWidth]
-
-
-class SeverityBy(BaseModel):
-    field: str
-    values: dict[str, Literal["fail", "warn"]]
-    default: Literal["fail", "warn"] = "warn"
-
-
-class ReducedMin(BaseModel):
-    value: float
-    where_property: str | None = None
-    where_district_in: list[str] = []
-    district_list_confidence: Literal["verified", "secondary", "unverified"] = "unverified"
-
-
 class Rule(BaseModel):
-    """One rule of data/rules.yaml."""
+    """One rule of data/rules.yaml: what every rule has, plus its measure's own parameters (validated by the
+    measure's `Params` model, so a new rule type brings its own fields)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="allow")
 
     id: str
     title: Bilingual
     applies_to: list[ProposalKind]
-    measure: Literal["min_distance", "outside_corridor", "no_overlap", "area_range", "within_plan", "inside",
-                     "manual"]
+    measure: str
     layer: str | None = None
     filter: dict[str, list[str] | str] = {}
     threshold: float | None = None
@@ -87,23 +65,26 @@ class Rule(BaseModel):
     in_force: InForce = InForce()
     caveats: Bilingual | None = None
     superseded_by: str | None = None
-    corridor: Corridor | None = None
-    severity_by: SeverityBy | None = None
-    min: float | None = None
-    max: float | None = None
-    reduced_min: ReducedMin | None = None
-    min_overlap: float | None = None
+    _params: BaseModel = PrivateAttr()
 
     @model_validator(mode="after")
-    def _complete(self) -> Rule:
-        needs_layer = {"min_distance", "outside_corridor", "no_overlap", "within_plan", "inside"}
-        if self.measure in needs_layer and not self.layer:
-            raise ValueError(f"rule {self.id}: measure {self.measure} needs a `layer`")
-        if self.measure == "outside_corridor" and self.corridor is None:
-            raise ValueError(f"rule {self.id}: outside_corridor needs `corridor`")
-        if self.measure == "area_range" and (self.min is None and self.max is None):
-            raise ValueError(f"rule {self.id}: area_range needs `min` and/or `max`")
+    def _measure_params(self) -> Rule:
+        measure = measure_class(self.measure)
+        try:
+            self._params = measure.Params.model_validate(self.model_extra or {})
+        except ValidationError as exc:
+            raise ValueError(f"rule {self.id}: {exc}") from None
+        measure.check_rule(self)
         return self
+
+    @property
+    def params(self) -> BaseModel:
+        """The measure's own parameters (e.g. the corridor table, the area range)."""
+        return self._params
+
+    def evaluator(self):
+        """The measure object that evaluates this rule."""
+        return measure_class(self.measure)(self)
 
 
 class RuleBook(BaseModel):

@@ -12,20 +12,15 @@ import time
 from collections.abc import Callable
 
 import geopandas as gpd
-import pandas as pd
 
+from geo.errors import BadRequest, Conflict, NotFound, Unavailable
 from layers.access import Principal
 from layers.catalog import default_meta
 from layers.checks import CheckEngine
 from layers.dataset import Dataset, Layer, layer_from_frame
+from layers.features import append_features
 from layers.revisions import Revision, StaleHead, Store
 from layers.rules import RuleBook
-
-
-class WorkspaceError(ValueError):
-    def __init__(self, en: str, vi: str, status: int = 400) -> None:
-        super().__init__(en)
-        self.en, self.vi, self.status = en, vi, status
 
 
 class Workspace:
@@ -75,9 +70,13 @@ class Workspace:
             self._compose()
 
     def view(self, principal: Principal) -> Dataset:
+        """The layers `principal` may see (internal layers only for planners and admins)."""
+        return self.view_for(principal.sees_internal)
+
+    def view_for(self, sees_internal: bool) -> Dataset:
         self.refresh()
         dataset = self.dataset
-        return dataset if principal.sees_internal else dataset.public_view()
+        return dataset if sees_internal else dataset.public_view()
 
     def engine(self, dataset: Dataset) -> CheckEngine | None:
         """The check engine over exactly what this person may see (internal layers never leak into evidence)."""
@@ -89,7 +88,7 @@ class Workspace:
     # -- changes ------------------------------------------------------------------------------------------------
     def _require_store(self) -> Store:
         if self.store is None:
-            raise WorkspaceError("this server has no writable store", "Máy chủ không có kho dữ liệu ghi được", 503)
+            raise Unavailable("this server has no writable store", "Máy chủ không có kho dữ liệu ghi được")
         return self.store
 
     def current_frame(self, layer_id: str) -> gpd.GeoDataFrame | None:
@@ -119,8 +118,8 @@ class Workspace:
                     continue
                 self._compose()
                 return revision
-        raise WorkspaceError("the layer is being changed by others; try again", "Lớp đang được người khác sửa; "
-                             "hãy thử lại", 409)
+        raise Conflict("the layer is being changed by others; try again",
+                       "Lớp đang được người khác sửa; hãy thử lại")
 
     def commit(self, layer_id: str, frame: gpd.GeoDataFrame, *, author: str, action: str,
                source_file: str | None = None, report: dict | None = None) -> Revision:
@@ -135,14 +134,7 @@ class Workspace:
         frame = frame.reset_index(drop=True)
 
         def change(current: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
-            new = frame.copy()
-            if append and current is not None and len(current):
-                start = int(current.index.max()) + 1
-                new.index = pd.RangeIndex(start, start + len(new))
-                new = pd.concat([current, new])
-            else:
-                new.index = pd.RangeIndex(1, len(new) + 1)
-            return gpd.GeoDataFrame(new, geometry=frame.geometry.name, crs="OGC:CRS84")
+            return append_features(current if append else None, frame)[0]
 
         return self.modify(layer_id, change, author=author, action="import", source_file=source_file, report=report)
 
@@ -151,11 +143,10 @@ class Workspace:
         try:
             target = store.revision(revision_id)
         except KeyError:
-            raise WorkspaceError(f"revision {revision_id} does not exist", f"Không có phiên bản {revision_id}",
-                                 404) from None
+            raise NotFound(f"revision {revision_id} does not exist", f"Không có phiên bản {revision_id}") from None
         if target.layer != layer_id:
-            raise WorkspaceError(f"revision {revision_id} belongs to layer {target.layer!r}",
-                                 f"Phiên bản {revision_id} thuộc lớp {target.layer!r}", 400)
+            raise BadRequest(f"revision {revision_id} belongs to layer {target.layer!r}",
+                             f"Phiên bản {revision_id} thuộc lớp {target.layer!r}")
         return self.commit(layer_id, store.snapshot(revision_id), author=author, action="rollback",
                            report={"rolled_back_to": revision_id})
 

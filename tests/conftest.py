@@ -23,6 +23,41 @@ DATA = REPO / "data" / "planmap.gpkg"
 CATALOG = REPO / "data" / "catalog.yaml"
 
 
+ADMIN_TOKEN = "in-process-admin-token-0123456789"
+
+
+@pytest.fixture(scope="module")
+def small_app(tmp_path_factory):
+    """The app over the small hand-made world (tests/small_world.py), with a store of its own and an admin token;
+    the `draft_plan` layer is internal."""
+    from api.app import create_app
+    from layers.revisions import Store
+    from tests import small_world
+
+    store = Store(tmp_path_factory.mktemp("small-store"))
+    app = create_app(small_world.dataset(), small_world.RULES, store=store, admin_token=ADMIN_TOKEN)
+    app.state.workspace.set_internal("draft_plan", True, "test")
+    return app
+
+
+@pytest.fixture(scope="module")
+def api_client(small_app):
+    """FastAPI's test client: requests go through the whole app (middleware, dependencies, handlers) in-process."""
+    from fastapi.testclient import TestClient
+
+    with TestClient(small_app) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def planner(api_client) -> dict:
+    """Headers of a signed-in planner of the small world."""
+    resp = api_client.post("/users", json={"name": "lan", "role": "planner"},
+                       headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    assert resp.status_code == 201, resp.text
+    return {"Authorization": f"Bearer {resp.json()['token']}"}
+
+
 @pytest.fixture(scope="session")
 def dataset() -> Dataset:
     assert DATA.exists(), "the default dataset is built by `make test` (planmap build-data)"

@@ -9,6 +9,8 @@ import numpy as np
 import shapely
 from shapely.geometry import shape
 
+from layers.measures import evidence_roles
+
 STATUS_LABELS = {
     "pass": {"vi": "Đạt", "en": "Pass"}, "fail": {"vi": "Không đạt", "en": "Fail"},
     "warn": {"vi": "Cảnh báo", "en": "Warning"}, "unknown": {"vi": "Chưa xác định", "en": "Unknown"},
@@ -16,17 +18,19 @@ STATUS_LABELS = {
 }
 STATUS_COLOURS = {"pass": "#1a7f37", "fail": "#c62828", "warn": "#b26a00", "unknown": "#6e7781",
                   "not_applicable": "#afb8c1"}
-ROLE_STYLE = {  # evidence role → (stroke, fill, label vi, label en)
-    "distance": ("#c62828", "none", "Khoảng cách đo", "Measured distance"),
-    "nearest": ("#0b4f6c", "#0b4f6c", "Đối tượng gần nhất", "Nearest feature"),
-    "threshold_zone": ("#b26a00", "none", "Vùng khoảng cách tối thiểu", "Minimum-distance zone"),
-    "corridor": ("#8e24aa", "#ce93d8", "Hành lang an toàn", "Safety corridor"),
-    "overlap": ("#c62828", "#ef9a9a", "Phần chồng lấn", "Overlap"),
-    "conflicting_area": ("#6d4c41", "#d7ccc8", "Khu vực xung đột", "Conflicting area"),
-    "plan_area": ("#1a7f37", "#a5d6a7", "Cụm trong quy hoạch", "Plan cluster"),
-    "outside_part": ("#c62828", "#ef9a9a", "Phần nằm ngoài tỉnh", "Part outside the province"),
-    "site": ("#000000", "none", "Địa điểm", "Site"),
-}
+
+
+def _role_styles() -> dict[str, tuple[str, str, str, str]]:
+    """Evidence role → (stroke, fill, label vi, label en), from the rule types' own role table (their map style)."""
+    out = {}
+    for name, role in evidence_roles().items():
+        style = role.style
+        fill = style.get("fillColor", "none") if style.get("fillOpacity", 0) else "none"
+        out[name] = (style.get("color", "#333333"), fill, role.vi, role.en)
+    return out
+
+
+ROLE_STYLE = _role_styles()
 TEXT = {
     "title": {"vi": "BÁO CÁO KIỂM TRA SỰ PHÙ HỢP QUY HOẠCH", "en": "PLANNING COMPLIANCE REPORT"},
     "verdict": {"vi": "Kết luận", "en": "Verdict"}, "kind": {"vi": "Loại đề xuất", "en": "Proposal kind"},

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import orjson
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 
 from api import html, ogc
-from api.deps import base_url, dataset, json_response
-from api.params import CommonParams, negotiate, validate_params
+from api.deps import BaseUrl, Collection, VisibleDataset
+from api.models import Collection as CollectionDoc
+from api.models import Collections, Queryables
+from api.params import CommonParams, negotiate
+from api.responses import documented, json_bytes
 
 router = APIRouter(tags=["Collections"])
 
@@ -28,10 +33,11 @@ def _collection_html(doc: dict, lang: str) -> str:
     return note + html.table(["", ""], rows) + html.links_list(doc["links"])
 
 
-@router.get("/collections", summary="The collections (plan layers)")
-def list_collections(request: Request):
-    params = validate_params(CommonParams, request)
-    doc = ogc.collections_doc(dataset(request), base_url(request), params.lang)
+@router.get("/collections", summary="Các lớp dữ liệu / The collections (plan layers)",
+            operation_id="getCollections", responses=documented(401, model=Collections, html=True))
+def list_collections(request: Request, params: Annotated[CommonParams, Query()], dataset: VisibleDataset,
+                     base: BaseUrl):
+    doc = ogc.collections_doc(dataset, base, params.lang)
     if negotiate(request, params.f) == "html":
         rows = [[f'<a href="{html.escape(c["links"][1]["href"])}">{html.escape(c["id"])}</a>', c["title"],
                  c["groupTitle"], c["geometryType"], c["numberOfFeatures"],
@@ -39,26 +45,25 @@ def list_collections(request: Request):
         body = html.table(["id", "Tên / Title", "Nhóm / Group", "Hình học", "Số đối tượng", "Độ chính xác"], rows,
                           raw_first=True)
         return html.page("Các lớp dữ liệu / Collections", body, params.lang)
-    return json_response(orjson.dumps(doc))
+    return json_bytes(orjson.dumps(doc))
 
 
-@router.get("/collections/{collection_id}", summary="One collection's metadata")
-def get_collection(collection_id: str, request: Request):
-    params = validate_params(CommonParams, request)
-    layer = ogc.get_layer(dataset(request), collection_id)
-    doc = ogc.collection_doc(layer, base_url(request), params.lang)
+@router.get("/collections/{collectionId}", summary="Thông tin một lớp / One collection's metadata",
+            operation_id="describeCollection", responses=documented(401, 404, model=CollectionDoc, html=True))
+def get_collection(request: Request, layer: Collection, params: Annotated[CommonParams, Query()], base: BaseUrl):
+    doc = ogc.collection_doc(layer, base, params.lang)
     if negotiate(request, params.f) == "html":
         return html.page(doc["title"], _collection_html(doc, params.lang), params.lang)
-    return json_response(orjson.dumps(doc))
+    return json_bytes(orjson.dumps(doc))
 
 
-@router.get("/collections/{collection_id}/queryables", summary="Properties that items can be filtered on")
-def get_queryables(collection_id: str, request: Request):
-    params = validate_params(CommonParams, request)
-    layer = ogc.get_layer(dataset(request), collection_id)
-    doc = ogc.queryables_doc(layer, base_url(request))
+@router.get("/collections/{collectionId}/queryables", operation_id="getQueryables",
+            summary="Thuộc tính lọc được / Properties that items can be filtered on",
+            responses=documented(401, 404, model=Queryables, media="application/schema+json", html=True))
+def get_queryables(request: Request, layer: Collection, params: Annotated[CommonParams, Query()], base: BaseUrl):
+    doc = ogc.queryables_doc(layer, base)
     if negotiate(request, params.f) == "html":
         rows = [[k, v.get("type", "geometry")] for k, v in doc["properties"].items()]
         return html.page(f"Queryables – {layer.meta.text('title', params.lang)}", html.table(["name", "type"], rows),
                          params.lang)
-    return json_response(orjson.dumps(doc), "application/schema+json")
+    return json_bytes(orjson.dumps(doc), "application/schema+json")

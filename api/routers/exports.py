@@ -1,136 +1,102 @@
-"""Exports: data files for other agencies and print-ready maps, as downloads.
+"""Exports: data files for other agencies, print-ready maps and the offline copy of the web map, as downloads.
 
-Route functions are plain `def`s: FastAPI runs them in its worker threads, so a long export does not block
-other users' requests on the event loop.
+Each export is written or rendered in a lane of the work pool (api/work.py) — `exports` for files, `renders` for
+maps — with a short queue and then 503, so big exports never starve other users.  The functions are
+layers/exports.py's, web/printmap's and web/offline.py's.
 """
 
 from __future__ import annotations
 
-import threading
+from typing import Annotated
 
-from fastapi import APIRouter, Request
-from pydantic import ConfigDict
+import numpy as np
+from fastapi import APIRouter, Query, Request
 from starlette.background import BackgroundTask
 from starlette.responses import FileResponse, Response
 
-from api.deps import dataset
-from api.errors import ApiError, bad_request
-from api.params import BboxParams, crs_param, validate_params
-from layers.exports import FORMATS, ExportError, export_data
-from layers.query import FeatureQuery, QueryError, parse_interval
+from api import ogc
+from api.deps import Caller, VisibleDataset, Work, Ws
+from api.params import DataExportParams, MapExportParams, OfflineParams, split_ids
+from api.responses import PDF, documented
+from api.routers.map import home_bounds
+from geo.crs import CRS84
+from geo.errors import BadRequest, NotFound
+from layers.access import ANONYMOUS
+from layers.dataset import Dataset
+from layers.exports import FORMATS, export_data
+from layers.query import encode_rows
+from web.offline import offline_map_zip
+from web.page import MapSettings
 
 router = APIRouter(tags=["Exports"])
+ZIP = "application/zip"
+OFFLINE_META = ("id", "title", "titles", "group", "groupTitle", "geometryType", "numberOfFeatures", "accuracy",
+                "attribution", "license")
 
 
-class DataExportParams(BboxParams):
-    """GET /exports/data: which collections, format, CRS and selection (other parameters filter properties)."""
-
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
-    collections: str
-    format: str
-    crs: str | None = None
-    datetime: str | None = None
-    lang: str = "vi"
-
-
-
-def _export_error(exc: ExportError) -> ApiError:
-    return ApiError(exc.status, exc.en, exc.vi, "ExportError")
-
-
-def _download(export) -> FileResponse:
+@router.get("/exports/data", operation_id="exportData",
+            summary="Tải dữ liệu (GeoPackage, Shapefile, KML, GeoJSON, CSV, DXF, FlatGeobuf) / Download data",
+            description="Các tham số khác lọc theo thuộc tính / other parameters filter on properties",
+            responses=documented(401, 404, 503, binary=tuple(dict.fromkeys(f.media_type for f in FORMATS.values()))
+                                 + (ZIP,)))
+async def export_data_route(params: Annotated[DataExportParams, Query()], dataset: VisibleDataset, work: Work):
+    query = params.query(params.property_filters())
+    crs = ogc.crs_param(params.crs)
+    export = await work["exports"].run(export_data, dataset, split_ids(params.collections), params.format, crs, query)
     return FileResponse(export.path, media_type=export.media_type, filename=export.filename,
                         background=BackgroundTask(export.cleanup))
 
 
-@router.get("/exports/data", summary="Download collections (GeoPackage, Shapefile, KML, GeoJSON, CSV, DXF, FlatGeobuf)")
-def export_data_route(request: Request):
-    params = validate_params(DataExportParams, request)
-    if params.format not in FORMATS:
-        raise bad_request(f"format: unknown format {params.format!r}; use one of {', '.join(FORMATS)}",
-                          f"Định dạng {params.format!r} không được hỗ trợ")
-    try:
-        interval = parse_interval(params.datetime) if params.datetime else None
-    except QueryError as exc:
-        raise bad_request(f"datetime: {exc}") from None
-    query = FeatureQuery(bbox=params.bbox, bbox_crs=crs_param(params.bbox_crs, "bbox-crs"),
-                         filters={k: str(v) for k, v in (params.model_extra or {}).items()}, interval=interval)
-    collections = [c.strip() for c in params.collections.split(",") if c.strip()]
-    try:
-        export = export_data(dataset(request), collections, params.format, crs_param(params.crs), query)
-    except ExportError as exc:
-        raise _export_error(exc) from None
-    return _download(export)
+def render_plan_map(dataset: Dataset, params: MapExportParams) -> tuple[bytes, str]:
+    """Lay out (validating the request) and draw a print map; returns the file and its name."""
+    from web.printmap import draw_plan, plan_map
+
+    plan = plan_map(dataset, preset=params.preset, collections=split_ids(params.collections) or None,
+                    bbox=params.box, bbox_crs=params.bbox_crs_value().code, size=params.size,
+                    orientation=params.orientation, fmt=params.f, dpi=params.dpi, title=params.title, lang=params.lang)
+    return draw_plan(dataset, plan), f"planmap_{params.preset}_{plan.size}_{plan.orientation}.{params.f}"
 
 
-class MapExportParams(BboxParams):
-    """GET /exports/map: a print-ready map of a preset or chosen collections."""
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-    preset: str = "cluster-plan-2030"
-    size: str | None = None  # None: the preset's own paper
-    orientation: str | None = None
-    f: str = "pdf"
-    dpi: int = 200
-    collections: str | None = None
-    title: str | None = None
-    lang: str = "vi"
+@router.get("/exports/map", summary="Bản đồ in (PDF, PNG) / A print-ready plan map", operation_id="exportMap",
+            responses=documented(401, 503, binary=(PDF, "image/png")))
+async def export_map_route(params: Annotated[MapExportParams, Query()], dataset: VisibleDataset, work: Work):
+    if params.collections is not None and not split_ids(params.collections):
+        raise BadRequest("collections: name at least one collection", "Hãy chọn ít nhất một lớp")
+    body, name = await work["renders"].run(render_plan_map, dataset, params)
+    return Response(body, media_type=PDF if params.f == "pdf" else "image/png",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
-
-# Rendering is CPU-bound: at most two at a time, so a queue of big maps cannot starve other users' requests.
-RENDER_SLOTS = threading.BoundedSemaphore(2)
-
-
-@router.get("/exports/map", summary="A print-ready plan map (PDF or PNG)")
-def export_map_route(request: Request):
-    from web.printmap import PrintError, draw_plan, plan_map
-
-    params = validate_params(MapExportParams, request)
-    bbox_crs = crs_param(params.bbox_crs, "bbox-crs")
-    collections = [c.strip() for c in params.collections.split(",") if c.strip()] if params.collections else None
-    layers = dataset(request)
-    try:  # validate and lay out first (milliseconds), so bad input is refused without waiting for a slot
-        plan = plan_map(layers, preset=params.preset, collections=collections, bbox=params.bbox,
-                        bbox_crs=bbox_crs.code, size=params.size, orientation=params.orientation, fmt=params.f,
-                        dpi=params.dpi, title=params.title, lang=params.lang)
-        with RENDER_SLOTS:
-            body = draw_plan(layers, plan)
-    except PrintError as exc:
-        raise ApiError(getattr(exc, "status", 400), exc.en, exc.vi, "PrintError") from None
-    media = "application/pdf" if params.f == "pdf" else "image/png"
-    name = f"planmap_{params.preset}_{plan.size}_{plan.orientation}.{params.f}"
-    return Response(body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+def offline_copy(everything: Dataset, public: Dataset, wanted: list[str], hillshade, lang: str) -> bytes:
+    """The offline copy's zip: the chosen layers that are public (the copy leaves the building)."""
+    unknown = [c for c in wanted if everything.get(c) is None]
+    if unknown:
+        raise NotFound(f"no such collection: {', '.join(unknown)}", f"Không có lớp: {', '.join(unknown)}")
+    chosen = [c for c in wanted if public.get(c) is not None]
+    if not chosen:
+        raise BadRequest("only internal layers were chosen; the offline copy holds public layers only",
+                         "Chỉ chọn lớp nội bộ; bản ngoại tuyến chỉ gồm các lớp công khai")
+    docs, features = [], {}
+    for cid in chosen:
+        layer = public.get(cid)
+        doc = ogc.collection_doc(layer, "", lang)
+        docs.append({k: doc[k] for k in OFFLINE_META if k in doc})  # what the page uses; no links, no CRS URIs
+        features[cid] = b'{"type":"FeatureCollection","features":[' + encode_rows(layer, np.arange(len(layer)),
+                                                                                 CRS84) + b"]}"
+    settings = MapSettings(home=home_bounds(public), hillshade_bounds=hillshade.bounds if hillshade else None)
+    skipped = [c for c in wanted if c not in chosen]
+    return offline_map_zip(settings, docs, features, hillshade.png if hillshade else None, skipped)
 
 
-OPENAPI_PATHS = {
-    "/exports/data": {"get": {
-        "summary": "Tải dữ liệu / Download data", "operationId": "exportData", "tags": ["Exports"],
-        "parameters": [
-            {"name": "collections", "in": "query", "required": True, "schema": {"type": "string"},
-             "description": "id[,id…]"},
-            {"name": "format", "in": "query", "required": True, "schema": {"type": "string", "enum": list(FORMATS)}},
-            {"$ref": "#/components/parameters/crs"}, {"$ref": "#/components/parameters/bbox"},
-            {"$ref": "#/components/parameters/bbox-crs"}, {"$ref": "#/components/parameters/datetime"}],
-        "responses": {"200": {"description": "Tệp / file", "content": {
-            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
-            "400": {"$ref": "#/components/responses/Problem"}, "404": {"$ref": "#/components/responses/Problem"}}}},
-    "/exports/map": {"get": {
-        "summary": "Bản đồ in / Print-ready map", "operationId": "exportMap", "tags": ["Exports"],
-        "parameters": [
-            {"name": "preset", "in": "query", "required": False, "schema": {"type": "string"}},
-            {"name": "size", "in": "query", "required": False,
-             "schema": {"type": "string", "enum": ["A4", "A3", "A1"]}},
-            {"name": "orientation", "in": "query", "required": False,
-             "schema": {"type": "string", "enum": ["landscape", "portrait"]}},
-            {"name": "f", "in": "query", "required": False, "schema": {"type": "string", "enum": ["pdf", "png"]}},
-            {"name": "dpi", "in": "query", "required": False, "schema": {"type": "integer"}},
-            {"name": "collections", "in": "query", "required": False, "schema": {"type": "string"}},
-            {"name": "title", "in": "query", "required": False, "schema": {"type": "string"}},
-            {"$ref": "#/components/parameters/bbox"}, {"$ref": "#/components/parameters/bbox-crs"},
-            {"$ref": "#/components/parameters/lang"}],
-        "responses": {"200": {"description": "PDF / PNG", "content": {
-            "application/pdf": {"schema": {"type": "string", "format": "binary"}},
-            "image/png": {"schema": {"type": "string", "format": "binary"}}}},
-            "400": {"$ref": "#/components/responses/Problem"}}}},
-}
+@router.get("/exports/offline-map", operation_id="exportOfflineMap",
+            summary="Bản đồ ngoại tuyến (zip, mở từ ổ đĩa) / A standalone offline copy of the web map",
+            responses=documented(401, 404, 503, binary=(ZIP,)))
+async def get_offline_map(request: Request, params: Annotated[OfflineParams, Query()], who: Caller, ws: Ws,
+                          work: Work):
+    """index.html + assets + the chosen public layers' data, opening from disk with no server and no internet."""
+    wanted = split_ids(params.collections)
+    if not wanted:
+        raise BadRequest("collections: name at least one collection", "Hãy chọn ít nhất một lớp")
+    data = await work["exports"].run(offline_copy, ws.view(who), ws.view(ANONYMOUS), wanted,
+                                     getattr(request.app.state, "hillshade", None), params.lang)
+    return Response(data, media_type=ZIP, headers={"Content-Disposition": 'attachment; filename="planmap-offline.zip"'})

@@ -1,156 +1,95 @@
-"""Loading planners' official files into a layer, the layer's revision history, rollback and visibility."""
+"""Loading planners' official files into a layer, the layer's revision history, rollback and visibility.
+
+Imports and rollbacks run in the `writes` lane of the work pool; the functions are layers/imports.py's and the
+workspace's.
+"""
 
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import tempfile
-from pathlib import Path
+from pathlib import Path as FilePath
+from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict
-from starlette.concurrency import run_in_threadpool
-from starlette.responses import Response
+from fastapi import APIRouter, Body, Form, Path, UploadFile
 
-from api.deps import dataset, require, workspace
-from api.errors import ApiError, bad_request, not_found
-from layers.admin import province_outline
-from layers.workspace import WorkspaceError
+from api.deps import Collection, Planner, Work, Ws
+from api.models import ImportResult, LayerSettingsDoc, Revisions
+from api.models import Revision as RevisionDoc
+from api.params import ImportForm, LayerSettings
+from api.responses import documented, json_bytes
+from geo.errors import NotFound
+from layers.imports import MAX_UPLOAD_BYTES, check_layer_id, import_file
 
-router = APIRouter(tags=["Imports"])
-MAX_UPLOAD = 200_000_000  # bytes
-LAYER_ID = re.compile(r"^[a-z][a-z0-9_]{1,62}$")
+router = APIRouter(tags=["Imports and revisions"])
+CollectionId = Annotated[str, Path(alias="collectionId", description="Mã lớp (lớp mới: được tạo, ở chế độ nội bộ) "
+                                                                     "/ collection id (a new id creates a layer)")]
+RevisionId = Annotated[int, Path(alias="revisionId", ge=1, le=2**62, description="Số phiên bản / revision number")]
 
 
-def run_import(ws, layer_id: str, path: Path, filename: str, author: str, *, crs: str | None = None,
-               encoding: str | None = None, append: bool = False, accuracy: str | None = None,
-               internal: bool | None = None) -> tuple[dict, int | None]:
-    """Read, validate and commit one file as a new revision of `layer_id` (plain function for API, CLI, tests).
+def _save_upload(upload: UploadFile, folder: FilePath) -> FilePath:
+    """The uploaded file on disk under its own (base)name, in a private folder."""
+    name = os.path.basename(upload.filename or "upload") or "upload"
+    path = folder / name
+    with open(path, "wb") as out:
+        shutil.copyfileobj(upload.file, out, 1 << 20)
+    return path
 
-    Returns the report (with the revision when it landed) and the HTTP status that fits.
-    """
-    from layers.importer import ImportRefused, read_import
 
-    if not LAYER_ID.match(layer_id):
-        raise ApiError(400, f"layer id {layer_id!r} must be lower-case letters, digits and _",
-                       f"Mã lớp {layer_id!r} chỉ gồm chữ thường, số và _")
-    current = ws.dataset.get(layer_id)
-    outline = province_outline(ws.dataset)
-    schema = current.queryables() if current is not None else None
+def _import_upload(ws, layer_id: str, options: ImportForm, author: str) -> dict:
+    folder = FilePath(tempfile.mkdtemp(prefix="planmap-import-"))
     try:
-        frame, report = read_import(path, layer_id, schema, outline, crs=crs, encoding=encoding,
-                                    accuracy=accuracy, geometry_type=current.geometry_type if current else None,
-                                    filename=filename)
-    except ImportRefused as exc:
-        status = 413 if exc.status == 413 else 422
-        return {"outcome": "refused", "title": "Import refused", "status": status, "code": exc.code,
-                "detail": exc.en, "detail_vi": exc.vi, "file": filename}, status
-    doc = report.to_dict()
-    if len(frame) == 0:
-        return {"outcome": "refused", "title": "Import refused", "status": 422, "code": "no_valid_features",
-                "report": doc,
-                "detail": "no feature passed validation; the layer is unchanged",
-                "detail_vi": "Không có đối tượng hợp lệ; lớp giữ nguyên"}, 422
-    try:
-        if current is None:  # a new layer is a draft until someone publishes it — internal before it exists
-            ws.set_internal(layer_id, True if internal is None else internal, author)
-        elif internal is not None:
-            ws.set_internal(layer_id, internal, author)
-        revision = ws.replace_layer(layer_id, frame, author=author, source_file=filename, report=doc, append=append)
-    except WorkspaceError as exc:
-        raise ApiError(exc.status, exc.en, exc.vi) from None
-    return {"outcome": "imported", "revision": revision.to_dict(), "report": doc}, 201
-
-
-@router.post("/collections/{collection_id}/imports", summary="Import a file as a new revision (planners)")
-async def import_file(collection_id: str, request: Request):
-    who = require(request, "planner")
-    length = int(request.headers.get("content-length") or 0)
-    if length > MAX_UPLOAD + 1_000_000:
-        raise ApiError(413, f"the upload is larger than {MAX_UPLOAD // 1_000_000} MB", "Tệp tải lên quá lớn")
-    try:
-        form = await request.form(max_part_size=MAX_UPLOAD)
-    except Exception as exc:  # noqa: BLE001 - malformed multipart is the client's problem
-        raise bad_request(f"send multipart/form-data with a `file` field: {exc}",
-                          "Cần gửi multipart/form-data với trường `file`") from None
-    upload = form.get("file")
-    if upload is None or not hasattr(upload, "filename"):
-        raise bad_request("the form needs a `file` field", "Thiếu trường `file`")
-    unknown = set(form.keys()) - {"file", "crs", "encoding", "mode", "accuracy", "internal"}
-    if unknown:
-        raise bad_request(f"unknown form field(s): {', '.join(sorted(unknown))}", "Trường không xác định")
-    mode = form.get("mode") or "replace"
-    if mode not in ("replace", "append"):
-        raise bad_request("mode must be replace or append", "mode phải là replace hoặc append")
-    internal = form.get("internal")
-    folder = Path(tempfile.mkdtemp(prefix="planmap-import-"))
-    try:
-        name = os.path.basename(upload.filename or "upload") or "upload"
-        path = folder / name
-        with open(path, "wb") as out:
-            await run_in_threadpool(shutil.copyfileobj, upload.file, out, 1 << 20)
-        doc, status = await run_in_threadpool(
-            run_import, workspace(request), collection_id, path, name, who.name, crs=form.get("crs") or None,
-            encoding=form.get("encoding") or None, append=mode == "append", accuracy=form.get("accuracy") or None,
-            internal=None if internal in (None, "") else internal in ("1", "true", "yes"))
+        path = _save_upload(options.file, folder)
+        return import_file(ws, layer_id, path, path.name, author, crs=options.crs, encoding=options.encoding,
+                           append=options.mode == "append", accuracy=options.accuracy, internal=options.internal)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    media = "application/json" if status < 400 else "application/problem+json"
-    return Response(orjson.dumps(doc), status_code=status, media_type=media)
 
 
-@router.get("/collections/{collection_id}/revisions", summary="The layer's revision history")
-def revisions(collection_id: str, request: Request):
-    if dataset(request).get(collection_id) is None:
-        raise not_found(f"collection {collection_id!r} does not exist", f"Không có lớp dữ liệu {collection_id!r}")
-    history = [r.to_dict() for r in workspace(request).history(collection_id)]
+@router.post("/collections/{collectionId}/imports", status_code=201, operation_id="importFile",
+             summary="Nhập tệp thành phiên bản mới (cán bộ quy hoạch) / Import a file as a new revision (planners)",
+             max_body_size=MAX_UPLOAD_BYTES + 1_000_000,
+             responses=documented(401, 403, 413, 422, 503, model=ImportResult, status=201))
+async def import_upload(collection_id: CollectionId, who: Planner, ws: Ws, work: Work,
+                        form: Annotated[ImportForm, Form()]):
+    check_layer_id(collection_id)
+    doc = await work["writes"].run(_import_upload, ws, collection_id, form, who.name)
+    return json_bytes(orjson.dumps(doc), status=201)
+
+
+@router.get("/collections/{collectionId}/revisions", operation_id="getRevisions",
+            summary="Lịch sử phiên bản của lớp / The layer's revision history",
+            responses=documented(401, 404, model=Revisions))
+def revisions(layer: Collection, ws: Ws):
+    history = [r.to_dict() for r in ws.history(layer.id)]
     for item in history:
         item.pop("report", None)
-    return Response(orjson.dumps({"collection": collection_id, "revisions": history}), media_type="application/json")
+    return json_bytes(orjson.dumps({"collection": layer.id, "revisions": history}))
 
 
-@router.get("/collections/{collection_id}/revisions/{revision_id}", summary="One revision with its import report")
-def revision(collection_id: str, revision_id: int, request: Request):
-    if dataset(request).get(collection_id) is None:
-        raise not_found(f"collection {collection_id!r} does not exist", f"Không có lớp dữ liệu {collection_id!r}")
-    found = [r for r in workspace(request).history(collection_id) if r.id == revision_id]
+@router.get("/collections/{collectionId}/revisions/{revisionId}", operation_id="getRevision",
+            summary="Một phiên bản và báo cáo nhập / One revision with its import report",
+            responses=documented(401, 404, model=RevisionDoc))
+def revision(layer: Collection, revision_id: RevisionId, ws: Ws):
+    found = [r for r in ws.history(layer.id) if r.id == revision_id]
     if not found:
-        raise not_found(f"revision {revision_id} does not exist", f"Không có phiên bản {revision_id}")
-    return Response(orjson.dumps(found[0].to_dict()), media_type="application/json")
+        raise NotFound(f"revision {revision_id} does not exist", f"Không có phiên bản {revision_id}")
+    return json_bytes(orjson.dumps(found[0].to_dict()))
 
 
-@router.post("/collections/{collection_id}/revisions/{revision_id}/rollback",
-             summary="Make an earlier revision current again (planners)")
-def rollback(collection_id: str, revision_id: int, request: Request):
-    who = require(request, "planner")
-    if dataset(request).get(collection_id) is None:
-        raise not_found(f"collection {collection_id!r} does not exist", f"Không có lớp dữ liệu {collection_id!r}")
-    try:
-        new = workspace(request).rollback(collection_id, revision_id, who.name)
-    except WorkspaceError as exc:
-        raise ApiError(exc.status, exc.en, exc.vi) from None
-    return Response(orjson.dumps(new.to_dict()), media_type="application/json")
+@router.post("/collections/{collectionId}/revisions/{revisionId}/rollback", operation_id="rollback",
+             summary="Khôi phục một phiên bản cũ (cán bộ quy hoạch) / Make an earlier revision current (planners)",
+             responses=documented(401, 403, 404, 409, 503, model=RevisionDoc))
+async def rollback(layer: Collection, revision_id: RevisionId, who: Planner, ws: Ws, work: Work):
+    new = await work["writes"].run(ws.rollback, layer.id, revision_id, who.name)
+    return json_bytes(orjson.dumps(new.to_dict()))
 
 
-class LayerSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    internal: bool
-
-
-@router.put("/collections/{collection_id}/settings", summary="Make a layer internal (draft) or public (planners)")
-async def settings(collection_id: str, request: Request):
-    who = require(request, "planner")
-    if dataset(request).get(collection_id) is None:
-        raise not_found(f"collection {collection_id!r} does not exist", f"Không có lớp dữ liệu {collection_id!r}")
-    try:
-        body = LayerSettings.model_validate_json(await request.body())
-    except ValueError as exc:
-        raise bad_request(f"send {{\"internal\": true|false}}: {exc}", "Cần {\"internal\": true|false}") from None
-    try:
-        workspace(request).set_internal(collection_id, body.internal, who.name)
-    except WorkspaceError as exc:
-        raise ApiError(exc.status, exc.en, exc.vi) from None
-    return Response(orjson.dumps({"collection": collection_id, "internal": body.internal}),
-                    media_type="application/json")
+@router.put("/collections/{collectionId}/settings", operation_id="setLayerSettings",
+            summary="Lớp nội bộ (dự thảo) hay công khai (cán bộ quy hoạch) / Make a layer internal or public",
+            responses=documented(401, 403, 404, 503, model=LayerSettingsDoc))
+def settings(layer: Collection, body: Annotated[LayerSettings, Body()], who: Planner, ws: Ws):
+    ws.set_internal(layer.id, body.internal, who.name)
+    return json_bytes(orjson.dumps({"collection": layer.id, "internal": body.internal}))

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
 
 from api import html, ogc
-from api.deps import base_url, dataset, json_response
-from api.params import ItemParams, ItemsParams, crs_param, negotiate, validate_params
+from api.deps import BaseUrl, Collection
+from api.models import Feature, FeatureCollection
+from api.params import ItemParams, ItemsParams, crs_param, negotiate
+from api.responses import GEOJSON, documented, json_bytes
 
 router = APIRouter(tags=["Features"])
+FeatureId = Annotated[str, Path(alias="featureId", description="Mã đối tượng / feature id")]
 
 
-def _items_html(layer, page: dict, lang: str) -> str:
+def _items_html(layer, page: dict) -> str:
     frame = layer.frame
     cols = layer.property_columns
     rows = []
@@ -24,26 +29,28 @@ def _items_html(layer, page: dict, lang: str) -> str:
     return summary + nav + html.table(["id", *cols], rows, raw_first=True)
 
 
-@router.get("/collections/{collection_id}/items", summary="Features of a collection")
-def get_items(collection_id: str, request: Request):
-    layer = ogc.get_layer(dataset(request), collection_id)
-    params = validate_params(ItemsParams, request)
-    body, crs, page = ogc.items_page(layer, params, base_url(request))
+@router.get("/collections/{collectionId}/items", summary="Đối tượng của một lớp / Features of a collection",
+            operation_id="getFeatures",
+            description="Các tham số khác lọc theo thuộc tính (xem queryables) / other parameters filter on the "
+                        "collection's queryables (equality)",
+            responses=documented(401, 404, model=FeatureCollection, media=GEOJSON, html=True))
+def get_items(request: Request, layer: Collection, params: Annotated[ItemsParams, Query()], base: BaseUrl):
+    body, crs, page = ogc.items_page(layer, params, base)
     if negotiate(request, params.f) == "html":
-        return html.page(layer.meta.text("title", params.lang), _items_html(layer, page, params.lang), params.lang)
-    return json_response(body, ogc.GEOJSON, {"Content-Crs": crs.header})
+        return html.page(layer.meta.text("title", params.lang), _items_html(layer, page), params.lang)
+    return json_bytes(body, GEOJSON, {"Content-Crs": crs.header})
 
 
-@router.get("/collections/{collection_id}/items/{feature_id}", summary="One feature")
-def get_item(collection_id: str, feature_id: str, request: Request):
-    layer = ogc.get_layer(dataset(request), collection_id)
-    params = validate_params(ItemParams, request)
+@router.get("/collections/{collectionId}/items/{featureId}", summary="Một đối tượng / One feature",
+            operation_id="getFeature", responses=documented(401, 404, model=Feature, media=GEOJSON, html=True))
+def get_item(request: Request, layer: Collection, feature_id: FeatureId, params: Annotated[ItemParams, Query()],
+             base: BaseUrl):
     crs = crs_param(params.crs)
-    body = ogc.feature(layer, feature_id, crs, base_url(request))
+    body = ogc.feature(layer, feature_id, crs, base)
     if negotiate(request, params.f) == "html":
         row = layer.row_of(int(feature_id))
         frame = layer.frame
         rows = [[c, frame.iat[row, frame.columns.get_loc(c)]] for c in layer.property_columns]
         return html.page(f"{layer.meta.text('title', params.lang)} #{feature_id}", html.table(["", ""], rows),
                          params.lang)
-    return json_response(body, ogc.GEOJSON, {"Content-Crs": crs.header})
+    return json_bytes(body, GEOJSON, {"Content-Crs": crs.header})

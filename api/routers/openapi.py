@@ -1,28 +1,27 @@
-"""The API definition (OpenAPI 3.0 JSON) and a readable HTML rendering of it that works offline."""
+"""The API definition (OpenAPI 3.0 JSON, generated from the routes) and a readable HTML rendering of it."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import orjson
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 
 from api import html
-from api.deps import base_url, dataset, json_response
-from api.ogc import OPENAPI_JSON
+from api.deps import BaseUrl, VisibleDataset
 from api.openapi import build_openapi
-from api.params import CommonParams, negotiate, validate_params
+from api.params import CommonParams, negotiate
+from api.responses import OPENAPI_JSON, documented, json_bytes
 
 router = APIRouter(tags=["Capabilities"])
 
 
 def _doc_html(doc: dict) -> str:
     parts = [f"<p>{html.escape(doc['info']['description'])}</p>", '<p><a href="/api?f=json">OpenAPI 3.0 JSON</a></p>']
-    params = doc["components"]["parameters"]
     for path, ops in doc["paths"].items():
         for method, op in ops.items():
-            rows = []
-            for p in op.get("parameters", []):
-                p = params[p["$ref"].rsplit("/", 1)[1]] if "$ref" in p else p
-                rows.append([p["name"], p["in"], p.get("schema", {}).get("type", ""), p.get("description", "")])
+            rows = [[p["name"], p["in"], p.get("schema", {}).get("type", ""), p.get("description", "")]
+                    for p in op.get("parameters", [])]
             parts.append(f"<h3><code>{html.escape(method.upper())} {html.escape(path)}</code></h3>"
                          f"<p>{html.escape(op.get('summary', ''))}</p>"
                          + (html.table(["tham số / parameter", "in", "type", "mô tả / description"], rows)
@@ -30,10 +29,11 @@ def _doc_html(doc: dict) -> str:
     return "".join(parts)
 
 
-@router.get("/api", summary="API definition")
-def api_definition(request: Request):
-    params = validate_params(CommonParams, request)
-    doc = build_openapi(dataset(request), base_url(request), request.app.state.extra_openapi_paths)
+@router.get("/api", summary="Định nghĩa API / This API definition (OpenAPI 3.0)", operation_id="getApi",
+            responses=documented(401, media=OPENAPI_JSON, html=True))
+def api_definition(request: Request, params: Annotated[CommonParams, Query()], dataset: VisibleDataset,
+                   base: BaseUrl):
+    doc = dataset.derived(("openapi", base), lambda ds: build_openapi(request.app, ds, base))
     if negotiate(request, params.f) == "html":
         return html.page("API – planmap", _doc_html(doc), params.lang)
-    return json_response(orjson.dumps(doc), OPENAPI_JSON)
+    return json_bytes(orjson.dumps(doc), OPENAPI_JSON)

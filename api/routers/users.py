@@ -2,58 +2,29 @@
 
 from __future__ import annotations
 
-import re
-from typing import Literal
+from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field
-from starlette.responses import Response
+from fastapi import APIRouter, Body
 
-from api.deps import require, workspace
-from api.errors import ApiError, bad_request
-from layers.access import hash_token, new_token
-from layers.revisions import Store
+from api.deps import Admin, Ws
+from api.models import UserCreated, Users
+from api.params import NewUser
+from api.responses import documented, json_bytes
+from layers.accounts import add_user, list_users
 
 router = APIRouter(tags=["Users"])
 
 
-class NewUser(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=64)
-    role: Literal["viewer", "planner", "admin"]
+@router.post("/users", status_code=201, operation_id="createUser",
+             summary="Tạo tài khoản và mã truy cập (quản trị) / Create a user and get their token (admins)",
+             responses=documented(401, 403, 503, model=UserCreated, status=201))
+def create_user(body: Annotated[NewUser, Body()], who: Admin, ws: Ws):
+    token = add_user(ws.store, body.name, body.role, who.name)
+    return json_bytes(orjson.dumps({"name": body.name, "role": body.role, "token": token}), status=201)
 
 
-def add_user(store: Store, name: str, role: str, created_by: str) -> str:
-    """Create (or re-key) a user; returns the token to hand over — it is not stored and cannot be shown again."""
-    if not re.fullmatch(r"[\w.@-]{1,64}", name):
-        raise ValueError("a user name is letters, digits and . @ - _")
-    token = new_token()
-    store.add_user(name, role, hash_token(token), created_by)
-    return token
-
-
-@router.post("/users", status_code=201, summary="Create a user and get their token (admins)")
-async def create_user(request: Request):
-    who = require(request, "admin")
-    try:
-        body = NewUser.model_validate_json(await request.body())
-    except ValueError as exc:
-        raise bad_request(f"send {{\"name\": …, \"role\": viewer|planner|admin}}: {exc}",
-                          "Cần {\"name\": …, \"role\": viewer|planner|admin}") from None
-    store = workspace(request).store
-    if store is None:
-        raise ApiError(503, "this server has no writable store", "Máy chủ không có kho dữ liệu ghi được")
-    try:
-        token = add_user(store, body.name, body.role, who.name)
-    except ValueError as exc:
-        raise bad_request(str(exc), "Tên người dùng không hợp lệ") from None
-    return Response(orjson.dumps({"name": body.name, "role": body.role, "token": token}), status_code=201,
-                    media_type="application/json")
-
-
-@router.get("/users", summary="List users (admins)")
-def list_users(request: Request):
-    require(request, "admin")
-    store = workspace(request).store
-    return Response(orjson.dumps({"users": store.users() if store else []}), media_type="application/json")
+@router.get("/users", operation_id="listUsers", summary="Danh sách tài khoản (quản trị) / List users (admins)",
+            responses=documented(401, 403, model=Users))
+def get_users(who: Admin, ws: Ws):
+    return json_bytes(orjson.dumps({"users": list_users(ws.store)}))

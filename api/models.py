@@ -1,0 +1,197 @@
+"""The JSON answers of the API as pydantic models: the API definition is generated from them and the tests
+validate real responses against the same models, so the document and the service cannot drift apart.
+
+Routes return ready-made bytes (features are pre-encoded), so these models describe, they do not serialise.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Open(BaseModel):
+    """A document that may carry more members than listed (OGC documents are extensible)."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class Link(Open):
+    href: str
+    rel: str
+    type: str | None = None
+    title: str | None = None
+
+
+class Problem(Open):
+    """RFC 7807 problem document, with OGC's `code`/`description` and planmap's Vietnamese `detail_vi`."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    code: str
+    detail: str
+    detail_vi: str
+    description: str
+
+
+class LandingPage(Open):
+    title: str
+    description: str
+    links: list[Link]
+
+
+class Conformance(Open):
+    conformsTo: list[str]  # noqa: N815 - the OGC member name
+
+
+class Extent(Open):
+    spatial: dict
+    temporal: dict | None = None
+
+
+class Collection(Open):
+    id: str
+    title: str
+    description: str
+    itemType: Literal["feature"]  # noqa: N815
+    extent: Extent
+    crs: list[str]
+    storageCrs: str  # noqa: N815
+    links: list[Link]
+    titles: dict[str, str]
+    license: str
+    attribution: str
+    accuracy: dict[str, int] = Field(description="Số đối tượng theo độ chính xác / features per accuracy class")
+    numberOfFeatures: int  # noqa: N815
+
+
+class Collections(Open):
+    links: list[Link]
+    collections: list[Collection]
+    crs: list[str]
+
+
+class Queryables(Open):
+    properties: dict[str, dict]
+    type: Literal["object"]
+
+
+class Feature(Open):
+    type: Literal["Feature"]
+    id: int | str | None = None
+    geometry: dict | None
+    properties: dict | None
+    links: list[Link] | None = None
+
+
+class FeatureCollection(Open):
+    type: Literal["FeatureCollection"]
+    features: list[Feature]
+    links: list[Link] | None = None
+    numberMatched: int | None = Field(None, ge=0)  # noqa: N815
+    numberReturned: int | None = Field(None, ge=0)  # noqa: N815
+    timeStamp: str | None = None  # noqa: N815
+
+
+class Role(Open):
+    vi: str
+    en: str
+    style: dict
+
+
+class Rules(Open):
+    as_of: str
+    kinds: dict[str, str]
+    rules: list[dict]
+    roles: dict[str, Role] = Field(description="Vai trò của hình học bằng chứng / evidence roles and their styles")
+
+
+class RuleResult(Open):
+    rule: str
+    status: Literal["pass", "fail", "warn", "unknown", "not_applicable"]
+    measured: float | None
+    threshold: float | list[float | None] | None
+    unit: str
+    message: str
+    features: list[dict]
+    evidence: dict
+    legal_basis: list[dict]
+    confidence: str
+
+
+class CheckReport(Open):
+    verdict: Literal["pass", "fail", "warn", "unknown"]
+    kind: str
+    as_of: str
+    crs: str
+    results: list[RuleResult]
+    summary: dict[str, int]
+    context: dict
+    proposal: dict
+
+
+class Revision(Open):
+    id: int
+    layer: str
+    created: str
+    author: str
+    action: str
+    source_file: str | None
+    feature_count: int
+    added: int
+    changed: int
+    removed: int
+    parent: int | None
+
+
+class Revisions(Open):
+    collection: str
+    revisions: list[Revision]
+
+
+class ImportResult(Open):
+    outcome: Literal["imported"]
+    revision: Revision
+    report: dict
+
+
+class Written(Open):
+    """A feature written by Part 4: its id and the revision that holds the change."""
+
+    id: int
+    revision: int
+
+
+class ProposalSaved(Written):
+    verdict: str
+    status: str
+
+
+class LayerSettingsDoc(Open):
+    collection: str
+    internal: bool
+
+
+class UserCreated(Open):
+    name: str
+    role: str
+    token: str = Field(description="Chỉ hiện một lần / shown once: only its hash is kept")
+
+
+class Users(Open):
+    users: list[dict]
+
+
+class SearchHit(Open):
+    collection: str
+    id: int
+    name: str
+    bbox: list[float]
+
+
+class SearchResults(Open):
+    query: str
+    numberReturned: int  # noqa: N815
+    results: list[SearchHit]

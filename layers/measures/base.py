@@ -1,0 +1,229 @@
+"""What every rule type shares: its parameters, the evidence it draws, its outcome for a batch, its sentence.
+
+A rule type ("measure") is one class: it evaluates a rule for every proposal of a batch at once (vectorized in
+VN-2000 metres), names the evidence roles it draws (with their legend labels and map style), says in one sentence
+what it measured, and fills its row of the batch table.  The engine (layers/checks.py) only looks measures up
+by name in the registry, so a new rule type is one new module here plus its rules in data/rules.yaml.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar
+
+import numpy as np
+import pandas as pd
+import shapely
+from pydantic import BaseModel, ConfigDict
+from shapely import STRtree
+
+if TYPE_CHECKING:
+    from layers.checks import CheckEngine
+    from layers.dataset import Layer
+    from layers.proposals import Proposals
+    from layers.rules import Rule
+
+STATUS_RANK = {"not_applicable": 0, "pass": 1, "unknown": 2, "warn": 3, "fail": 4}
+HA = 10_000.0
+# Distances are compared with a 1 mm allowance so that a site exactly at a legal limit, after a round trip between
+# CRSs (errors ~1e-9 m), is judged at the limit — a measuring tolerance, not a legal value.
+TOLERANCE_M = 0.001
+TOLERANCE_HA = 0.0001  # 1 m², the same allowance for areas
+MAX_LISTED = 20  # related features listed per rule in a report
+
+
+def text(vi: str, en: str) -> dict[str, str]:
+    """A sentence in both languages."""
+    return {"vi": vi, "en": en}
+
+
+def fmt(value: float | None, digits: int = 1) -> str:
+    """A measured number for a sentence ('—' when there is none)."""
+    return "—" if value is None or (isinstance(value, float) and np.isnan(value)) else f"{value:,.{digits}f}"
+
+
+@dataclass(frozen=True)
+class Role:
+    """One kind of evidence geometry a measure draws: its legend label and its map style (Leaflet path options)."""
+
+    vi: str
+    en: str
+    style: dict
+
+    def to_dict(self) -> dict:
+        return {"vi": self.vi, "en": self.en, "style": dict(self.style)}
+
+
+SITE = Role("Địa điểm đề xuất", "Proposed site",
+            {"color": "#08519c", "weight": 3, "fillColor": "#4292c6", "fillOpacity": 0.15, "radius": 7})
+
+
+@dataclass
+class Subset:
+    """The features of one layer that a rule looks at, in metres, with their own spatial index."""
+
+    layer: Layer
+    rows: np.ndarray
+    geoms: np.ndarray
+    tree: STRtree
+    _union: shapely.Geometry | None = None
+    _cache: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def union(self) -> shapely.Geometry:
+        """All the subset's geometries as one (computed once)."""
+        if self._union is None:
+            self._union = shapely.union_all(self.geoms)
+            shapely.prepare(self._union)
+        return self._union
+
+    def ref(self, k: int, **extra: object) -> dict:
+        """How a report names one feature: layer, id, name (plus measured facts)."""
+        name = self.column("name")[k]
+        out = {"layer": self.layer.id, "id": int(self.layer.fids[self.rows[k]]),
+               "name": None if name is None or pd.isna(name) else str(name)}
+        out.update(extra)
+        return out
+
+    def column(self, name: str) -> np.ndarray:
+        """A property of the subset's features, in subset order (None where the layer lacks it; cached)."""
+        frame = self.layer.frame
+        return self.derived(f"column:{name}", lambda s: frame[name].to_numpy()[s.rows] if name in frame.columns
+                            else np.full(len(s.rows), None, dtype=object))
+
+    def derived(self, key: str, build):
+        """A value computed once per subset (a column, a name lookup …)."""
+        if key not in self._cache:
+            self._cache[key] = build(self)
+        return self._cache[key]
+
+
+@dataclass
+class RuleOutcome:
+    """One rule evaluated for the proposals at `idx` (positions in the batch); notes are {vi, en} or None."""
+
+    idx: np.ndarray
+    status: np.ndarray
+    measured: np.ndarray
+    threshold: list[object]
+    related: list[list[dict]] = field(default_factory=list)
+    evidence: list[list[tuple[str, shapely.Geometry]]] = field(default_factory=list)
+    note: list[dict | None] = field(default_factory=list)
+
+    @classmethod
+    def uniform(cls, idx: np.ndarray, status: str, threshold: object, note: dict | None = None) -> RuleOutcome:
+        """The same status for every proposal, with nothing measured (e.g. `unknown` for lack of data)."""
+        n = len(idx)
+        return cls(idx, np.full(n, status, dtype=object), np.full(n, np.nan), [threshold] * n,
+                   [[] for _ in range(n)], [[] for _ in range(n)], [note] * n)
+
+
+@dataclass
+class Batch:
+    """What a measure evaluates: the proposals it applies to, in metres, and the engine's layers on a day."""
+
+    engine: CheckEngine
+    proposals: Proposals
+    idx: np.ndarray  # positions in the whole batch
+    geoms: np.ndarray  # their geometries in metres
+    day: dt.date
+    evidence: bool  # whether to build evidence geometries (the batch command does not need them)
+
+    def properties(self, i: int) -> dict:
+        """The attributes of the i-th proposal of this batch."""
+        return self.proposals.properties[self.idx[i]] if self.proposals.properties else {}
+
+    def __len__(self) -> int:
+        return len(self.idx)
+
+
+class NoParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+LAYER_MISSING = "layer_missing"
+NO_VALUE = "no_value"
+
+
+class Measure:
+    """Base of every rule type.  Subclasses set `name`, `Params`, `roles` and implement `evaluate`/`sentence`."""
+
+    name: ClassVar[str]
+    Params: ClassVar[type[BaseModel]] = NoParams
+    needs_layer: ClassVar[bool] = True
+    roles: ClassVar[dict[str, Role]] = {}
+    # what a rule concludes when its layer has no feature to measure: "pass" (nothing to be near), "unknown"
+    # (nothing to lie inside), or None (the measure decides)
+    when_empty: ClassVar[str | None] = "pass"
+
+    def __init__(self, rule: Rule) -> None:
+        self.rule = rule
+        self.params = rule.params
+
+    @classmethod
+    def check_rule(cls, rule: Rule) -> None:
+        """Refuse a rule the measure cannot evaluate (called when the rules file is read)."""
+        if cls.needs_layer and not rule.layer:
+            raise ValueError(f"rule {rule.id}: measure {cls.name} needs a `layer`")
+
+    # -- evaluation ------------------------------------------------------------------------------------------
+    def evaluate(self, batch: Batch) -> RuleOutcome:
+        raise NotImplementedError
+
+    def default_threshold(self) -> object:
+        return self.rule.threshold
+
+    def features(self, batch: Batch) -> tuple[Subset | None, RuleOutcome | None]:
+        """The features the rule measures against, or the outcome already decided without them."""
+        rule = self.rule
+        if len(batch) == 0:
+            return None, RuleOutcome.uniform(batch.idx, "pass", self.default_threshold())
+        sub = batch.engine.subset(rule.layer, rule.filter, batch.day)
+        if sub is None:
+            return None, RuleOutcome.uniform(batch.idx, "unknown", self.default_threshold(), text(
+                f"thiếu lớp dữ liệu {rule.layer}", f"layer {rule.layer} is not loaded"))
+        if len(sub.rows) == 0 and self.when_empty == "pass":
+            return sub, RuleOutcome.uniform(batch.idx, "pass", self.default_threshold())
+        if len(sub.rows) == 0 and self.when_empty == "unknown":
+            return sub, RuleOutcome.uniform(batch.idx, "unknown", self.default_threshold(), text(
+                f"không có đối tượng {rule.layer} nào có hiệu lực ngày {batch.day}",
+                f"no {rule.layer} feature is valid on {batch.day}"))
+        return sub, None
+
+    # -- words -----------------------------------------------------------------------------------------------
+    def message(self, status: str, measured: float, threshold: object, related: list[dict], note: dict | None,
+                lang: str) -> str:
+        """One sentence saying what was measured against what."""
+        vi = lang == "vi"
+        if status == "not_applicable":
+            return "Không áp dụng cho loại đề xuất này" if vi else "Does not apply to this kind of proposal"
+        if status == "unknown":
+            reason = (note or {}).get(lang, "")
+            return ("Chưa xác định: " if vi else "Unknown: ") + reason
+        return self.sentence(status, measured, threshold, related, note, lang)
+
+    def sentence(self, status: str, measured: float, threshold: object, related: list[dict], note: dict | None,
+                 lang: str) -> str:
+        raise NotImplementedError
+
+    # -- the batch table -------------------------------------------------------------------------------------
+    def columns(self, outcome: RuleOutcome, n: int) -> dict[str, np.ndarray]:
+        """This rule's columns in the batch table (one row per proposal of the whole batch)."""
+        status = np.full(n, "not_applicable", dtype=object)
+        measured = np.full(n, np.nan)
+        feature = np.full(n, None, dtype=object)
+        status[outcome.idx] = outcome.status
+        measured[outcome.idx] = outcome.measured
+        for j, i in enumerate(outcome.idx):
+            if outcome.related[j]:
+                first = outcome.related[j][0]
+                feature[i] = f"{first['layer']}:{first['id']} {first.get('name') or ''}".strip()
+        rid = self.rule.id
+        return {f"{rid}.status": status, f"{rid}.measured": measured, f"{rid}.feature": feature}
+
+
+def first_name(related: list[dict]) -> str:
+    """How a sentence names the first related feature."""
+    first = related[0] if related else {}
+    return first.get("name") or f"#{first.get('id', '')}"

@@ -1,0 +1,66 @@
+"""The proposals register: a checked proposal saved with its report and a status, as the internal `proposals` layer.
+
+Planners file what they checked so the department keeps a record: the proposal's geometry, kind, name, the verdict
+and the whole report (JSON), who checked it and when, and a status a planner moves from `submitted` to `approved`
+or `rejected`.  The layer is internal from its first moment: proposals are drafts, not plans.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import geopandas as gpd
+import orjson
+import shapely
+
+from geo.errors import BadRequest
+from layers.features import STORAGE_CRS, append_features, set_property
+from layers.revisions import Revision
+from layers.workspace import Workspace
+
+LAYER = "proposals"
+STATUSES = ("submitted", "approved", "rejected")
+
+
+def check_status(status: object) -> str:
+    if status not in STATUSES:
+        raise BadRequest(f"status must be one of {', '.join(STATUSES)}",
+                         f"Trạng thái phải là một trong: {', '.join(STATUSES)}")
+    return str(status)
+
+
+def proposal_row(report: dict, status: str, author: str) -> dict:
+    """The register's row for a checked proposal."""
+    props = report["proposal"]["properties"]
+    context = report["context"]
+    return {
+        "name": props.get("name"), "kind": report["kind"], "status": check_status(status),
+        "verdict": report["verdict"], "as_of": report["as_of"], "checked_by": author,
+        "checked_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "commune": (context.get("commune") or {}).get("name"),
+        "district_pre2025": (context.get("district_pre2025") or {}).get("name"),
+        "report": orjson.dumps(report).decode(),
+        "source": f"planmap proposals register ({author})", "accuracy": props.get("accuracy") or "approximate",
+    }
+
+
+def save_proposal(ws: Workspace, report: dict, geometry84: shapely.Geometry, status: str, author: str
+                  ) -> tuple[int, Revision]:
+    """Append one checked proposal (geometry in CRS84) to the register; returns its id and the revision."""
+    row = proposal_row(report, status, author)
+    if ws.dataset.get(LAYER) is None:  # internal before it exists, so it is never public for a moment
+        ws.set_internal(LAYER, True, author)
+    created: list[int] = []
+
+    def change(current: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
+        frame, fids = append_features(current, gpd.GeoDataFrame([row], geometry=[geometry84], crs=STORAGE_CRS))
+        created[:] = fids
+        return frame
+
+    revision = ws.modify(LAYER, change, author=author, action="create")
+    return created[0], revision
+
+
+def set_status(ws: Workspace, proposal_id: int, status: str, author: str) -> Revision:
+    """Approve or reject (or resubmit) a saved proposal."""
+    return set_property(ws, LAYER, proposal_id, "status", check_status(status), author)
