@@ -1,9 +1,10 @@
 """A standalone offline copy of the web map: a zip whose index.html opens from disk, with no server and no internet.
 
-The copy holds the page (the same planmap.js, without the tools that need the server), the vendor assets, the relief
-image and the chosen layers' features as `data/<id>.js` scripts that set `window.PLANMAP_DATA[id]` — pages opened
-from file:// may load scripts but not fetch JSON.  Layers, styles, legend, popups, the accuracy note and a search
-over the embedded names work; checks and exports do not (they need the server).
+The copy holds the page (the same scripts, web/page.py's BASE_PARTS, without the tools that need the server), the
+vendor assets, the relief image and the chosen layers' features as `data/<id>.js` scripts that set
+`window.PLANMAP_DATA[id]` — pages opened from file:// may load scripts but not fetch JSON.  Layers, styles, legend,
+popups, the accuracy note and a search over the embedded names work; checks and exports do not (they need the
+server).
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ import json
 import zipfile
 
 from web import assets
-from web.page import MapSettings, render_map_page
+from web.page import BASE_PARTS, MapSettings, render_map_page
 
-OWN = ("planmap.js", "planmap.css")  # planmap-tools.js (checks, exports, sign-in) is not part of the copy
+OWN = (*BASE_PARTS, "planmap.css")  # the tools (TOOL_PARTS: checks, exports, sign-in) are not part of the copy
 SKIP_VENDOR = ("leaflet-draw/",)
 
 README = """planmap — bản đồ ngoại tuyến / offline map ({created})

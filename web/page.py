@@ -1,8 +1,9 @@
 """The map page: a folium-built Leaflet page whose scripts and styles are all served by planmap itself.
 
-folium writes the page (map, relief overlay, fullscreen control); web/static/planmap.js then fills it from
-planmap's own API.  Every CDN link folium would add is replaced by a local URL: the rendered HTML names no
-other host.  URLs are relative, so the page also works behind a reverse proxy under a path prefix.
+folium writes the page (map, relief overlay, fullscreen control); planmap's own scripts (web/static: BASE_PARTS,
+plus TOOL_PARTS on the served page) then fill it from planmap's own API.  Every CDN link folium would add is
+replaced by a local URL: the rendered HTML names no other host.  URLs are relative, so the page also works behind
+a reverse proxy under a path prefix.
 """
 
 from __future__ import annotations
@@ -19,11 +20,26 @@ from folium.plugins import Fullscreen
 from folium.raster_layers import ImageOverlay
 from folium.template import Template
 
+from layers import admin
 from web import assets
 
 WEB = Path(__file__).resolve().parent
 LABELS = json.loads((WEB / "labels.json").read_text(encoding="utf-8"))
 STYLES = json.loads((WEB / "styles.json").read_text(encoding="utf-8"))
+
+
+# planmap's scripts in web/static, in the order they load: planmap.js (the namespace and app shell) first, then the
+# parts it sets up in that order (each registers itself with planmap.part).  Classic scripts: the offline copy
+# opens from file://.
+BASE_PARTS = ("planmap.js", "planmap-layers.js", "planmap-popups.js", "planmap-search.js", "planmap-measure.js",
+              "planmap-coordinates.js", "planmap-note.js", "planmap-legend.js", "planmap-panel.js")
+# the served page's tools (check a site and its report, exports, sign in); the offline copy has none of them
+TOOL_PARTS = ("planmap-tools.js", "planmap-tools-check.js", "planmap-tools-report.js", "planmap-tools-export.js",
+              "planmap-tools-auth.js")
+
+
+def _scripts(names: tuple[str, ...]) -> list[tuple[str, str]]:
+    return [(name.removesuffix(".js"), "static/" + name) for name in names]
 
 
 def _local(url: str) -> str:
@@ -76,7 +92,7 @@ class RelativeImageOverlay(ImageOverlay):
 
 
 class PlanmapApp(JSCSSMixin, MacroElement):
-    """Loads planmap's own script and styles and starts it on the map with the page's settings."""
+    """Loads planmap's own scripts and styles and starts them on the map with the page's settings."""
 
     _template = Template(
         """
@@ -87,21 +103,16 @@ class PlanmapApp(JSCSSMixin, MacroElement):
         {% endmacro %}
         """
     )
-    default_js = [
+    vendor_js = [
         ("markercluster", _local(assets.vendor("leaflet.markercluster/dist/leaflet.markercluster.js"))),
         ("proj4", _local(assets.vendor("proj4/dist/proj4.js"))),
-        ("planmap", "static/planmap.js"),
     ]
     default_css = [
         ("markercluster_css", _local(assets.vendor("leaflet.markercluster/dist/MarkerCluster.css"))),
         ("markercluster_default_css", _local(assets.vendor("leaflet.markercluster/dist/MarkerCluster.Default.css"))),
         ("planmap_css", "static/planmap.css"),
     ]
-    # the served page's tools (check a site, exports, sign in); the offline copy has none of them
-    tools_js = [
-        ("leaflet_draw", _local(assets.vendor("leaflet-draw/dist/leaflet.draw.js"))),
-        ("planmap_tools", "static/planmap-tools.js"),
-    ]
+    tools_vendor_js = [("leaflet_draw", _local(assets.vendor("leaflet-draw/dist/leaflet.draw.js")))]
     tools_css = [("leaflet_draw_css", _local(assets.vendor("leaflet-draw/dist/leaflet.draw.css")))]
 
     def __init__(self, config: dict, hillshade: ImageOverlay | None, tools: bool = True,
@@ -111,10 +122,11 @@ class PlanmapApp(JSCSSMixin, MacroElement):
         self.config = config
         self.hillshade = hillshade
         if tools:
-            self.default_js = [*self.default_js[:2], self.tools_js[0], *self.default_js[2:], self.tools_js[1]]
+            self.default_js = [*self.vendor_js, *self.tools_vendor_js, *_scripts(BASE_PARTS), *_scripts(TOOL_PARTS)]
             self.default_css = [*self.default_css, *self.tools_css]
-        for i, src in enumerate(data_scripts or []):
-            self.default_js = [*self.default_js, (f"data_{i}", src)]
+        else:
+            self.default_js = [*self.vendor_js, *_scripts(BASE_PARTS)]
+        self.default_js += [(f"data_{i}", src) for i, src in enumerate(data_scripts or [])]
 
 
 def render_map_page(settings: MapSettings, offline: dict | None = None) -> str:
@@ -143,6 +155,7 @@ def render_map_page(settings: MapSettings, offline: dict | None = None) -> str:
         "home": [[south, west], [north, east]],
         "labels": LABELS,
         "groupOrder": list(LABELS["groups"]),  # the template's tojson sorts object keys: keep the order explicit
+        "reformDate": admin.REFORM_DATE.isoformat(),  # the province outline shown: in force on it (2025) or before
         "styles": STYLES,
         "osm": {"url": settings.osm_tiles, "attribution": settings.osm_attribution} if settings.osm_tiles else None,
         "vn2000": "+proj=tmerc +lat_0=0 +lon_0=106.5 +k=0.9999 +x_0=500000 +y_0=0 +ellps=WGS84 "
