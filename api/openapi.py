@@ -13,6 +13,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic.json_schema import models_json_schema
 
 from api import models
@@ -48,13 +49,16 @@ def route_document(app: FastAPI) -> dict:
     return to_oas30(doc)
 
 
+def api_routes(app: FastAPI) -> list:
+    """Every API route of the app (FastAPI keeps included routers as branches; this walks them)."""
+    return [r for r in iter_route_contexts(app.routes) if isinstance(r.original_route, APIRoute)]
+
+
 def _routes_needing_a_role(app: FastAPI) -> set[tuple[str, str]]:
     """(path, method) of the routes that need a signed-in role (their dependencies include `require_<role>`)."""
     out = set()
-    for route in app.routes:
-        dependant = getattr(route, "dependant", None)
-        if dependant is None:
-            continue
+    for route in api_routes(app):
+        dependant = route.dependant
         stack, needs = [dependant], False
         while stack:
             node = stack.pop()

@@ -46,8 +46,8 @@ class PlanmapError(Exception):
         return self.en if self.vi == self.en else f"{self.en}\n{self.vi}"
 
 
-class BadRequest(PlanmapError):
-    """Input that is malformed or out of range (400)."""
+class BadRequest(PlanmapError, ValueError):
+    """Input that is malformed or out of range (400); a ValueError too, as Python calls bad values."""
 
 
 class Unauthorized(PlanmapError):
@@ -80,7 +80,7 @@ class PayloadTooLarge(PlanmapError):
     title = "Payload Too Large"
 
 
-class Unprocessable(PlanmapError):
+class Unprocessable(PlanmapError, ValueError):
     """Well-formed input whose content cannot be used (an invalid geometry, an unreadable file) (422)."""
 
     status = 422

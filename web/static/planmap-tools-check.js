@@ -7,18 +7,7 @@
   'use strict';
 
   const {el} = window.planmap.helpers;
-  const KINDS = ['fuel_station', 'lpg_station', 'industrial_cluster', 'industrial_park', 'factory'];
-  const ROLE_STYLE = {
-    site: {color: '#08519c', weight: 3, fillColor: '#4292c6', fillOpacity: 0.15, radius: 7},
-    distance: {color: '#d7301f', weight: 3, dashArray: '6 4'},
-    nearest: {color: '#d7301f', weight: 2, fillColor: '#fc9272', fillOpacity: 0.9, radius: 6},
-    threshold_zone: {color: '#fd8d3c', weight: 1.5, dashArray: '4 3', fillColor: '#fdae6b', fillOpacity: 0.12},
-    corridor: {color: '#7a0177', weight: 1.5, fillColor: '#c51b8a', fillOpacity: 0.25},
-    overlap: {color: '#a50f15', weight: 2, fillColor: '#e31a1c', fillOpacity: 0.45},
-    conflicting_area: {color: '#993404', weight: 1.5, fillColor: '#ec7014', fillOpacity: 0.15},
-    plan_area: {color: '#238b45', weight: 2, dashArray: '6 3', fillColor: '#74c476', fillOpacity: 0.15},
-    outside_part: {color: '#e31a1c', weight: 2, fillColor: '#fb6a4a', fillOpacity: 0.35},
-  };
+  const FALLBACK_STYLE = {color: '#333333', weight: 2, fillOpacity: 0.1, radius: 6};
 
   class Check {
     constructor(app) {
@@ -27,7 +16,8 @@
       this.tools = app.tools;
       this.site = null; // the GeoJSON geometry of the site to check
       this.report = null;
-      this.kinds = null;
+      this.kinds = null; // proposal kinds and evidence roles come from the server's rules (GET /rules)
+      this.roleTable = {};
       this.map.createPane('pm-evidence').style.zIndex = 630;
       this.evidence = L.featureGroup().addTo(this.map);
       this.build();
@@ -61,13 +51,13 @@
 
     renderKinds() {
       const current = this.kindSelect.value || 'fuel_station';
-      const kinds = this.kinds || Object.fromEntries(KINDS.map((k) => [k, null]));
+      const kinds = this.kinds || {};
       const label = (k) => (this.app.t('kind_' + k) !== 'kind_' + k ? this.app.t('kind_' + k) : (kinds[k] || k));
       this.kindSelect.replaceChildren(...Object.keys(kinds).map((k) => el('option', {attrs: {value: k}, text: label(k)})));
       this.kindSelect.value = current in kinds ? current : Object.keys(kinds)[0];
     }
 
-    /** The proposal kinds the server's rules know (GET /rules), once. */
+    /** The proposal kinds and evidence roles (labels, styles) of the server's rules (GET /rules), once. */
     async loadKinds() {
       if (this.kinds || this.kindsLoading) return;
       this.kindsLoading = true;
@@ -76,9 +66,12 @@
           {headers: {Accept: 'application/json'}});
         if (res.ok) {
           const doc = await res.json();
+          this.roleTable = doc.roles || {};
           if (doc.kinds && Object.keys(doc.kinds).length) { this.kinds = doc.kinds; this.renderKinds(); }
         }
-      } catch (e) { /* the built-in list stays */ }
+      } catch (e) {
+        this.status.textContent = this.app.t('loadError');
+      }
       this.kindsLoading = false;
     }
 
@@ -106,9 +99,16 @@
       this.drawEvidence({type: 'FeatureCollection', features: [{type: 'Feature', properties: {role: 'site'}, geometry}]});
     }
 
-    /** The style of an evidence role (ROLE_STYLE), also used by the report's evidence legend. */
+    /** The style of an evidence role (the rule types' own, from GET /rules), also used by the report's legend. */
     roleStyle(role) {
-      return ROLE_STYLE[role] || ROLE_STYLE.site;
+      const known = this.roleTable[role] || this.roleTable.site;
+      return (known && known.style) || FALLBACK_STYLE;
+    }
+
+    /** The legend label of an evidence role, in the page's language. */
+    roleLabel(role) {
+      const known = this.roleTable[role];
+      return known ? known[this.lang] || known.vi : role;
     }
 
     drawEvidence(fc) {

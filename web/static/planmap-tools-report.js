@@ -7,8 +7,6 @@
   'use strict';
 
   const {el, fmt} = window.planmap.helpers;
-  const ROLES = ['site', 'distance', 'nearest', 'threshold_zone', 'corridor', 'overlap', 'conflicting_area',
-    'plan_area', 'outside_part'];
   const STATUS_CLASS = {pass: 'pass', fail: 'fail', warn: 'warn', unknown: 'unknown', not_applicable: 'na'};
   const stClass = (status) => `pm-st-${STATUS_CLASS[status] || 'unknown'}`;
 
@@ -89,7 +87,8 @@
     evidenceLegend() {
       const check = this.check;
       const present = check.roles();
-      const rows = ROLES.filter((r) => present.has(r)).map((role) => {
+      const order = Object.keys(check.roleTable);
+      const rows = order.filter((r) => present.has(r)).map((role) => {
         const s = check.roleStyle(role);
         const sw = el('span', {cls: 'pm-ev-swatch', style: {borderColor: s.color,
           borderStyle: s.dashArray ? 'dashed' : 'solid',
@@ -98,7 +97,7 @@
         if (role === 'nearest' || (role === 'site' && check.site && check.site.type === 'Point')) {
           sw.classList.add('pm-ev-swatch-dot');
         }
-        return el('li', {data: {role}}, [sw, el('span', {text: this.t('role_' + role)})]);
+        return el('li', {data: {role}}, [sw, el('span', {text: check.roleLabel(role)})]);
       });
       return el('div', {cls: 'pm-ev-legend', attrs: {id: 'pm-ev-legend'}}, [
         el('h3', {text: this.t('evidenceLegend')}), el('ul', {}, rows)]);

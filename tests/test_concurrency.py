@@ -1,0 +1,74 @@
+"""Nothing one request does stalls the others: heavy work runs in the work pool, never on the event loop.
+
+Shown as an ordering, not a timing: while one client's check of a large polygon with a PDF report is still being
+computed, another client's light reads are answered — many of them finish before the heavy one does.  With the
+check on the event loop (as an `async def` doing the work itself), none would.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import json
+import textwrap
+import threading
+import time
+
+import httpx
+import numpy as np
+
+from api.app import create_app
+from api.openapi import api_routes
+from tests import small_world
+
+
+def large_polygon(vertices: int = 40_000) -> dict:
+    """An industrial cluster over Thái Nguyên city drawn with a wavy outline of many vertices (~1 MB of JSON)."""
+    t = np.linspace(0, 2 * np.pi, vertices, endpoint=False)
+    r = 0.03 * (1 + 0.05 * np.sin(40 * t))
+    ring = np.column_stack([105.84 + r * np.cos(t) / np.cos(np.radians(21.59)), 21.59 + r * np.sin(t)])
+    ring = np.vstack([ring, ring[:1]]).round(6).tolist()
+    return {"type": "Feature", "properties": {"kind": "industrial_cluster", "name": "CCN rất lớn"},
+            "geometry": {"type": "Polygon", "coordinates": [ring]}}
+
+
+def test_light_reads_are_answered_while_a_large_pdf_check_runs(server):
+    body = json.dumps(large_polygon())
+    events: list[tuple[str, float]] = []
+    heavy_done = threading.Event()
+
+    def heavy() -> None:
+        resp = httpx.post(f"{server.url}/checks?f=pdf", content=body, headers={"Content-Type": "application/json"},
+                          timeout=300)
+        events.append((f"heavy {resp.status_code} {resp.headers.get('content-type')}", time.monotonic()))
+        heavy_done.set()
+
+    worker = threading.Thread(target=heavy)
+    worker.start()
+    time.sleep(0.3)  # let the heavy request reach the server; the assertions are about order only
+    with httpx.Client(base_url=server.url, timeout=60) as light:
+        while not heavy_done.is_set():
+            resp = light.get("/collections/fuel_stations/items", params={"limit": 5})
+            assert resp.status_code == 200
+            if not heavy_done.is_set():
+                events.append(("read", time.monotonic()))
+    worker.join(timeout=300)
+    heavy_event = next(e for e in events if e[0].startswith("heavy"))
+    assert heavy_event[0] == "heavy 200 application/pdf", heavy_event
+    reads_before = [e for e in events if e[0] == "read" and e[1] < heavy_event[1]]
+    assert len(reads_before) >= 20, f"only {len(reads_before)} light reads were answered during the heavy check"
+
+
+def test_no_async_route_does_the_work_itself():
+    """Every `async def` route awaits a lane of the work pool; everything else is a plain `def` (FastAPI runs those
+    in its thread pool).  A new async route that computes on the event loop fails here."""
+    app = create_app(small_world.dataset(), small_world.RULES)
+    for route in api_routes(app):
+        if not inspect.iscoroutinefunction(route.endpoint):
+            continue
+        tree = ast.parse(textwrap.dedent(inspect.getsource(route.endpoint)))
+        awaited = [node.value for node in ast.walk(tree) if isinstance(node, ast.Await)]
+        assert awaited, route.path
+        for call in awaited:
+            target = ast.unparse(call.func) if isinstance(call, ast.Call) else ""
+            assert target.startswith("work[") and target.endswith("].run"), (route.path, target)
