@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 DATA   := data/planmap.gpkg
 
-.PHONY: run test lint data assets bench clean
+.PHONY: run test lint data assets bench bench-loop screenshots system-check clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,15 +36,38 @@ assets: node_modules/.installed
 run: $(VENV)/.installed $(DATA) node_modules/.installed
 	$(BIN)/planmap serve --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.installed-test $(DATA) node_modules/.installed
+# What the tests need from Debian itself: stop at once, naming the package, rather than skip tests later.
+CHROMIUM ?= /usr/bin/chromium
+system-check:
+	@missing=""; \
+	command -v npm >/dev/null || missing="$$missing nodejs npm"; \
+	$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || missing="$$missing python3-venv"; \
+	[ -x "$(CHROMIUM)" ] || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+		echo "make test needs Debian packages that are not installed:$$missing"; \
+		echo "install them with:  sudo apt-get install -y$$missing   (or run .ci/run, which does)"; \
+		exit 1; \
+	fi
+
+test: system-check $(VENV)/.installed-test $(DATA) node_modules/.installed
 	$(BIN)/ruff check .
 	$(BIN)/pytest
+
+# The README's pictures (docs/screenshots/*.png), written only when asked.
+screenshots: system-check $(VENV)/.installed-test $(DATA) node_modules/.installed
+	PLANMAP_SCREENSHOTS=1 $(BIN)/pytest -q tests/test_web_map.py tests/test_web_tools.py tests/test_printmap.py \
+		-k "default_view_is_offline or fuel_station_next_to_a_school or cluster_plan_screenshot"
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 
 bench: $(VENV)/.installed
 	bash bench/serving.sh
+
+# Light reads while other users run heavy checks with PDF reports: this version against the one before the work
+# pool (docs/benchmarks.md).
+bench-loop: $(VENV)/.installed $(DATA)
+	$(BIN)/python bench/loop_latency.py
 
 clean:
 	rm -rf $(VENV) $(DATA) node_modules

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import click
 
+from layers.provenance import ACCURACY
+
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = REPO / "data" / "planmap.gpkg"
 DEFAULT_CATALOG = REPO / "data" / "catalog.yaml"
@@ -204,7 +206,7 @@ def export_map_cmd(preset, size, orientation, dpi, collections, bbox, bbox_crs, 
 @click.option("--crs", default=None, help="Declare the CRS when the file lacks one (e.g. EPSG:9213).")
 @click.option("--encoding", default=None, help="utf-8 | cp1258 | tcvn3 | vni, for old Shapefiles.")
 @click.option("--append", is_flag=True, help="Add to the layer instead of replacing its features.")
-@click.option("--accuracy", default=None, type=click.Choice(["exact", "approximate", "schematic", "synthetic"]))
+@click.option("--accuracy", default=None, type=click.Choice(ACCURACY))
 @click.option("--author", default=lambda: os.environ.get("USER", "cli"), show_default="$USER")
 @click.option("--data", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_DATA, show_default=True)
 @click.option("--catalog", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_CATALOG)

@@ -3,6 +3,10 @@
 A route declares what it needs (`who: Planner`, `layer: Collection`, `engine: Engine`) and FastAPI resolves it
 before the route runs; refusals (401, 403, 404, 503) are PlanmapErrors, turned into problem documents by
 api/errors.py.  Declaring the bearer scheme here also puts it in the generated API definition.
+
+The dependencies are `async def` and only look things up in memory, because FastAPI runs every plain `def`
+dependency through its thread pool (a hop of ~0.3 ms each, five of them per read); the two that may touch the
+store — a token lookup, and the once-a-second check for other processes' commits — await a thread for that.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from api.work import WorkPools
 from geo.errors import BadRequest, Forbidden, NotFound, Unauthorized, Unavailable
@@ -23,16 +28,18 @@ bearer = HTTPBearer(auto_error=False, scheme_name="bearerAuth",
                     description="Mã truy cập của cán bộ / a planner's token (`planmap users add`)")
 
 
-def workspace(request: Request) -> Workspace:
+async def workspace(request: Request) -> Workspace:
     return request.app.state.workspace
 
 
-def work(request: Request) -> WorkPools:
+async def work(request: Request) -> WorkPools:
     return request.app.state.work
 
 
-def caller(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
-           ) -> Principal:
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+
+
+async def caller(request: Request, credentials: Credentials) -> Principal:
     """The person behind the request: anonymous without a token, 401 for a token that is not valid."""
     cached = getattr(request.state, "principal", None)
     if cached is not None:
@@ -41,16 +48,17 @@ def caller(request: Request, credentials: Annotated[HTTPAuthorizationCredentials
     if request.headers.get("authorization"):
         if credentials is None or not credentials.credentials.strip():
             raise Unauthorized("use an `Authorization: Bearer <token>` header", "Cần tiêu đề Authorization: Bearer")
-        who = _principal_of(request, credentials.credentials.strip())
+        who = await run_in_threadpool(principal_of, request, credentials.credentials.strip())
     request.state.principal = who
     return who
 
 
-def _principal_of(request: Request, token: str) -> Principal:
+def principal_of(request: Request, token: str) -> Principal:
+    """Whose token this is: the deployment's admin token, or a user of the store (401 otherwise)."""
     admin_token = request.app.state.admin_token
     if admin_token and same_secret(token, admin_token):
         return Principal("admin", "admin")
-    store = workspace(request).store
+    store = request.app.state.workspace.store
     found = store.user_by_token_hash(hash_token(token)) if store is not None else None
     if found is None:
         raise Unauthorized("the token is not valid", "Mã truy cập không hợp lệ")
@@ -59,7 +67,7 @@ def _principal_of(request: Request, token: str) -> Principal:
 
 def require_role(role: str):
     """A dependency giving the caller if they hold at least `role`: 401 for anonymous callers, 403 for too low."""
-    def dependency(who: Annotated[Principal, Depends(caller)]) -> Principal:
+    async def dependency(who: Annotated[Principal, Depends(caller)]) -> Principal:
         if not who.can(role):
             if who.role == "anonymous":
                 raise Unauthorized(f"sign in: this needs the {role} role (Authorization: Bearer <token>)",
@@ -72,12 +80,19 @@ def require_role(role: str):
     return dependency
 
 
-def visible_dataset(request: Request, who: Annotated[Principal, Depends(caller)]) -> Dataset:
+async def visible_dataset(request: Request, who: Annotated[Principal, Depends(caller)]) -> Dataset:
     """The layers this caller may see: internal layers only for planners and admins."""
-    return workspace(request).view(who)
+    ws = request.app.state.workspace
+    if ws.refresh_due():
+        await run_in_threadpool(ws.refresh)
+    return ws.snapshot(who.sees_internal)
 
 
-def collection(collection_id: Annotated[str, Path(alias="collectionId", description="Mã lớp dữ liệu / collection id")],
+CollectionId = Annotated[str, Path(alias="collectionId", description="Mã lớp dữ liệu / collection id")]
+FeatureId = Annotated[str, Path(alias="featureId", description="Mã đối tượng / feature id")]
+
+
+async def collection(collection_id: CollectionId,
                dataset: Annotated[Dataset, Depends(visible_dataset)]) -> Layer:
     """The collection the path names, if this caller may see it (404 otherwise: internal layers do not exist for
     anonymous users)."""
@@ -87,19 +102,20 @@ def collection(collection_id: Annotated[str, Path(alias="collectionId", descript
     return layer
 
 
-def check_engine(request: Request, dataset: Annotated[Dataset, Depends(visible_dataset)]) -> CheckEngine:
-    """The compliance engine over exactly the caller's layers, so internal layers never appear as evidence."""
-    found = workspace(request).engine(dataset)
+async def check_engine(request: Request, dataset: Annotated[Dataset, Depends(visible_dataset)]) -> CheckEngine:
+    """The compliance engine over exactly the caller's layers, so internal layers never appear as evidence (built
+    lazily: its metric layers and indexes are made by the checks themselves, in a worker)."""
+    found = request.app.state.workspace.engine(dataset)
     if found is None:
         raise Unavailable("no rules are loaded on this server", "Máy chủ chưa nạp bộ quy tắc", code="NoRules")
     return found
 
 
-def base_url(request: Request) -> str:
+async def base_url(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
-def no_repeated_parameters(request: Request) -> None:
+async def no_repeated_parameters(request: Request) -> None:
     """Every query parameter at most once: a repeated one is a client mistake, never silently the first or last."""
     seen: set[str] = set()
     for key, _ in request.query_params.multi_items():

@@ -6,9 +6,11 @@ Routes return ready-made bytes (features are pre-encoded), so these models descr
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_type_hints
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from layers import revisions
 
 
 class Open(BaseModel):
@@ -132,18 +134,10 @@ class CheckReport(Open):
     proposal: dict
 
 
-class Revision(Open):
-    id: int
-    layer: str
-    created: str
-    author: str
-    action: str
-    source_file: str | None
-    feature_count: int
-    added: int
-    changed: int
-    removed: int
-    parent: int | None
+# A revision as the store records it (layers/revisions.py), without its import report (listed on its own route).
+Revision = create_model("Revision", __base__=Open, __doc__="One revision of a layer: who, when, what changed.",
+                        **{name: (kind, ...) for name, kind in get_type_hints(revisions.Revision).items()
+                           if name != "report"})
 
 
 class Revisions(Open):

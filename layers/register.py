@@ -15,6 +15,7 @@ import shapely
 
 from geo.errors import BadRequest
 from layers.features import STORAGE_CRS, append_features, set_property
+from layers.provenance import DEFAULT_ACCURACY
 from layers.revisions import Revision
 from layers.workspace import Workspace
 
@@ -40,7 +41,7 @@ def proposal_row(report: dict, status: str, author: str) -> dict:
         "commune": (context.get("commune") or {}).get("name"),
         "district_pre2025": (context.get("district_pre2025") or {}).get("name"),
         "report": orjson.dumps(report).decode(),
-        "source": f"planmap proposals register ({author})", "accuracy": props.get("accuracy") or "approximate",
+        "source": f"planmap proposals register ({author})", "accuracy": props.get("accuracy") or DEFAULT_ACCURACY,
     }
 
 

@@ -62,12 +62,21 @@ class Workspace:
                                    catalog=self.base.catalog)
             self._version = version
 
+    def refresh_due(self) -> bool:
+        """Whether `refresh` would look at the store now (at most once a second): callers on an event loop then run
+        it in a thread, and otherwise read the snapshot without any I/O."""
+        return self.store is not None and time.monotonic() - self._checked_at >= self.REFRESH_SECONDS
+
     def refresh(self) -> None:
         """Pick up changes committed by other processes (checked at most once a second)."""
-        now = time.monotonic()
-        if self.store is not None and now - self._checked_at >= self.REFRESH_SECONDS:
-            self._checked_at = now
+        if self.refresh_due():
+            self._checked_at = time.monotonic()
             self._compose()
+
+    def snapshot(self, sees_internal: bool) -> Dataset:
+        """The current layers as they are (no store access): all of them, or the public view."""
+        dataset = self.dataset
+        return dataset if sees_internal else dataset.public_view()
 
     def view(self, principal: Principal) -> Dataset:
         """The layers `principal` may see (internal layers only for planners and admins)."""
@@ -75,8 +84,7 @@ class Workspace:
 
     def view_for(self, sees_internal: bool) -> Dataset:
         self.refresh()
-        dataset = self.dataset
-        return dataset if sees_internal else dataset.public_view()
+        return self.snapshot(sees_internal)
 
     def engine(self, dataset: Dataset) -> CheckEngine | None:
         """The check engine over exactly what this person may see (internal layers never leak into evidence)."""

@@ -144,7 +144,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 
 
 def _need_browser() -> None:
-    """Skip on a developer machine without Chromium; CI installs it, so there a missing browser fails."""
+    """Fail, saying what to install, when the browser tests cannot run: never a silent skip (`make test` checks
+    the system packages before it starts, see `make system-check`)."""
     problem = None
     if not CHROMIUM.exists():
         problem = f"{CHROMIUM} is not installed (apt-get install chromium)"
@@ -156,9 +157,7 @@ def _need_browser() -> None:
         except ImportError:
             problem = "playwright is not installed (pip install -e '.[test]')"
     if problem:
-        if os.environ.get("CI"):
-            pytest.fail(problem)
-        pytest.skip(problem)
+        pytest.fail(problem)
 
 
 @pytest.fixture(scope="session")

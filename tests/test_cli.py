@@ -75,3 +75,17 @@ def test_serve_listens_on_host_and_port_from_the_environment(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_a_refusal_is_printed_in_both_languages_with_a_non_zero_exit(tmp_path):
+    """The CLI prints the domain's own error (a PlanmapError) — English and Vietnamese — and writes nothing."""
+    result = run("export", "data", "nothing", "--format", "gpkg", "-o", str(tmp_path / "out.gpkg"))
+    assert result.returncode == 1
+    assert "unknown collection(s): nothing" in result.stderr and "Không có lớp: nothing" in result.stderr
+    unknown_crs = run("export", "data", "fuel_stations", "--format", "gpkg", "--crs", "EPSG:1234",
+                      "-o", str(tmp_path / "out.gpkg"))
+    assert unknown_crs.returncode == 1 and "không được hỗ trợ" in unknown_crs.stderr
+    rollback = run("rollback", "fuel_stations", "99", env={**os.environ, "PLANMAP_STORE": str(tmp_path / "store")})
+    assert rollback.returncode == 1 and "revision 99 does not exist" in rollback.stderr
+    assert "Không có phiên bản 99" in rollback.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["store"]

@@ -11,14 +11,12 @@ import shapely
 
 from layers.build_dataset import ACCURACY, DEFAULT_SOURCES, LAYER_ORDER, PUBLIC_FACILITY_KINDS, build
 
-pytestmark = pytest.mark.skipif(not (DEFAULT_SOURCES / "plan_facts.yaml").exists(),
-                                reason="data/sources not present")
-
 ADMIN_FROM_OTHER_SOURCES = {"province", "districts"}  # dvhcvn outlines differ slightly from the 2025 outline
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
+    assert (DEFAULT_SOURCES / "plan_facts.yaml").exists(), f"the open sources are part of the repo: {DEFAULT_SOURCES}"
     d = tmp_path_factory.mktemp("dataset")
     out1, out2 = d / "a.gpkg", d / "b.gpkg"
     counts = build(DEFAULT_SOURCES, out1)

@@ -9,10 +9,10 @@ from __future__ import annotations
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Body, Header, Path
+from fastapi import APIRouter, Body, Header
 from starlette.responses import Response
 
-from api.deps import BaseUrl, Planner, Work, Ws
+from api.deps import BaseUrl, CollectionId, FeatureId, Planner, Work, Ws
 from api.models import Written
 from api.params import FeatureIn, crs_param
 from api.responses import GEOJSON, documented, json_bytes
@@ -20,8 +20,6 @@ from layers import features
 
 router = APIRouter(tags=["Edits"])
 MAX_FEATURE_BYTES = 5_000_000
-CollectionId = Annotated[str, Path(alias="collectionId", description="Mã lớp dữ liệu / collection id")]
-FeatureId = Annotated[str, Path(alias="featureId", description="Mã đối tượng / feature id")]
 FeatureBody = Annotated[FeatureIn, Body(media_type=GEOJSON)]
 ContentCrs = Annotated[str | None, Header(alias="Content-Crs", description="Hệ tọa độ của hình học gửi lên "
                                                                          "(mặc định CRS84) / CRS of the geometry")]

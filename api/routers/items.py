@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 
 from api import html, ogc
-from api.deps import BaseUrl, Collection
+from api.deps import BaseUrl, Collection, FeatureId
 from api.models import Feature, FeatureCollection
 from api.params import ItemParams, ItemsParams, crs_param, negotiate
 from api.responses import GEOJSON, documented, json_bytes
 
 router = APIRouter(tags=["Features"])
-FeatureId = Annotated[str, Path(alias="featureId", description="Mã đối tượng / feature id")]
 
 
 def _items_html(layer, page: dict) -> str:

@@ -1,0 +1,92 @@
+"""The service layer answers each question in one place: the next feature id, the outline in force, the date
+filter, the accuracy order — and its operations are plain functions the API and the CLI share."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import geopandas as gpd
+import pytest
+from shapely.geometry import Point, box
+
+from geo.errors import BadRequest, NotFound
+from layers import admin, features, register
+from layers.accounts import add_user
+from layers.provenance import ACCURACY, weakest
+from layers.revisions import Store
+from layers.workspace import Workspace
+from tests.small_world import TODAY, X0, Y0, dataset, lonlat
+
+
+def test_new_features_take_the_next_id_after_the_largest():
+    current = gpd.GeoDataFrame({"name": ["a", "b"]}, geometry=[Point(0, 0), Point(1, 1)], crs="OGC:CRS84",
+                               index=[3, 7])
+    new = gpd.GeoDataFrame({"name": ["c", "d"]}, geometry=[Point(2, 2), Point(3, 3)], crs="OGC:CRS84")
+    out, fids = features.append_features(current, new)
+    assert fids == [8, 9] and list(out.index) == [3, 7, 8, 9] and list(out["name"]) == ["a", "b", "c", "d"]
+    assert features.next_fid(None) == 1 and features.append_features(None, new)[1] == [1, 2]
+
+
+def test_the_outline_in_force_follows_the_reform_date():
+    ds = dataset()
+    before = admin.province_outline(ds, admin.LAST_DAY_OF_DISTRICTS)
+    after = admin.province_outline(ds, admin.REFORM_DATE)
+    assert after.area > before.area * 1.5  # the merged province is larger
+    assert admin.district_day(TODAY) == dt.date(2025, 6, 30) and admin.commune_day(dt.date(2020, 1, 1)) == \
+        dt.date(2025, 7, 1)
+
+
+def test_one_date_filter_for_every_layer():
+    layer = dataset().get("province")
+    assert list(layer.valid_on(dt.date(2025, 6, 30))) == [False, True]
+    assert list(layer.valid_on(dt.date(2025, 7, 1))) == [True, False]
+    assert list(layer.valid_between(dt.date(2025, 1, 1), dt.date(2025, 12, 31))) == [True, True]
+    assert list(dataset().get("fuel_stations").valid_on(dt.date(1990, 1, 1))) == [True]  # undated: always
+
+
+def test_accuracy_has_one_order():
+    assert ACCURACY == ("exact", "approximate", "schematic", "synthetic")
+    assert weakest(["exact", "synthetic", "approximate"]) == "synthetic" and weakest([]) is None
+
+
+@pytest.fixture
+def ws(tmp_path) -> Workspace:
+    return Workspace(dataset(), Store(tmp_path))
+
+
+def test_feature_edits_are_revisions_with_provenance(ws):
+    props, geom = features.parse_feature({"type": "Feature", "properties": {"name": "CHXD Mới"},
+                                          "geometry": {"type": "Point", "coordinates": lonlat(X0, Y0 + 500)}})
+    fid, rev = features.create_feature(ws, "fuel_stations", props, geom, "lan")
+    assert fid == 2 and rev.action == "create" and rev.added == 1
+    row = ws.current_frame("fuel_stations").loc[fid]
+    assert row["accuracy"] == "approximate" and row["source"].startswith("planmap: edited by lan")
+    with pytest.raises(BadRequest, match="colour"):
+        features.create_feature(ws, "fuel_stations", {"colour": "red"}, geom, "lan")
+    with pytest.raises(NotFound):
+        features.delete_feature(ws, "fuel_stations", 99, "lan")
+    with pytest.raises(NotFound):
+        features.delete_feature(ws, "nothing", 1, "lan")
+    ws.set_internal("draft_plan", True, "lan")
+    with pytest.raises(NotFound):  # an internal layer does not exist for someone who may not see it
+        features.create_feature(ws, "draft_plan", props, geom, "minh", sees_internal=False)
+
+
+def test_the_register_saves_a_report_and_its_status(ws):
+    report = {"proposal": {"properties": {"name": "CCN X"}}, "kind": "industrial_cluster", "verdict": "fail",
+              "as_of": "2026-11-28", "context": {"commune": {"name": "Xã Hai"}, "district_pre2025": None},
+              "results": []}
+    fid, _ = register.save_proposal(ws, report, box(105.8, 21.6, 105.81, 21.61), "submitted", "lan")
+    assert ws.dataset.internal >= {"proposals"}
+    register.set_status(ws, fid, "approved", "lan")
+    assert ws.current_frame("proposals").loc[fid, "status"] == "approved"
+    with pytest.raises(BadRequest):
+        register.set_status(ws, fid, "maybe", "lan")
+
+
+def test_accounts_refuse_bad_names_and_keep_no_token(tmp_path):
+    store = Store(tmp_path)
+    token = add_user(store, "lan", "planner", "admin")
+    assert token.startswith("pm_") and token.encode() not in (tmp_path / "planmap-store.sqlite").read_bytes()
+    with pytest.raises(BadRequest):
+        add_user(store, "lan nguyen", "planner", "admin")
