@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, iter_route_contexts
+from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from api import models
@@ -40,6 +41,9 @@ def route_document(app: FastAPI) -> dict:
     schemas.update(defs.get("$defs", {}))
     for name in ("HTTPValidationError", "ValidationError"):
         schemas.pop(name, None)
+    for route in api_routes(app):
+        if route.include_in_schema:
+            _add_query_model_parameters(route, doc["paths"][route.path_format])
     signed_in = _routes_needing_a_role(app)
     for path, path_item in doc["paths"].items():
         for method, operation in path_item.items():
@@ -47,6 +51,38 @@ def route_document(app: FastAPI) -> dict:
             if (path, method.upper()) not in signed_in and "security" in operation:
                 operation["security"] = [{}, *operation["security"]]  # a token is optional: it shows more layers
     return to_oas30(doc)
+
+
+def _dependency_calls(route) -> list:
+    """Every function in the route's tree of dependencies."""
+    stack, calls = [route.dependant], []
+    while stack:
+        node = stack.pop()
+        calls.append(node.call)
+        stack.extend(node.dependencies)
+    return calls
+
+
+def query_models(route) -> list[type[BaseModel]]:
+    """The query models a route takes through `api.params.query_model`."""
+    return [call.query_model for call in _dependency_calls(route) if hasattr(call, "query_model")]
+
+
+def _add_query_model_parameters(route, path_item: dict) -> None:
+    """A query model's fields as the route's query parameters (name = alias, schema, required, description)."""
+    for model in query_models(route):
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        required = set(schema.get("required", []))
+        params = []
+        for name, prop in schema.get("properties", {}).items():
+            prop = {k: v for k, v in prop.items() if k != "title"}
+            description = prop.pop("description", None)
+            params.append({"name": name, "in": "query", "required": name in required, "schema": prop,
+                           **({"description": description} if description else {})})
+        for method in route.methods:
+            operation = path_item[method.lower()]
+            known = {p["name"] for p in operation.get("parameters", [])}
+            operation["parameters"] = operation.get("parameters", []) + [p for p in params if p["name"] not in known]
 
 
 def api_routes(app: FastAPI) -> list:
@@ -58,13 +94,7 @@ def _routes_needing_a_role(app: FastAPI) -> set[tuple[str, str]]:
     """(path, method) of the routes that need a signed-in role (their dependencies include `require_<role>`)."""
     out = set()
     for route in api_routes(app):
-        dependant = route.dependant
-        stack, needs = [dependant], False
-        while stack:
-            node = stack.pop()
-            needs |= getattr(node.call, "__name__", "").startswith("require_")
-            stack.extend(node.dependencies)
-        if needs:
+        if any(getattr(call, "__name__", "").startswith("require_") for call in _dependency_calls(route)):
             out |= {(route.path, m) for m in route.methods}
     return out
 

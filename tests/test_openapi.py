@@ -9,7 +9,6 @@ from typing import Annotated, Literal
 
 import annotated_types
 import pytest
-from fastapi import Query
 from fastapi.params import Path as PathParam
 from fastapi.params import Query as QueryParam
 from fastapi.testclient import TestClient
@@ -17,7 +16,8 @@ from openapi_spec_validator import validate
 from pydantic import BaseModel, Field
 
 from api.app import create_app
-from api.openapi import api_routes
+from api.openapi import api_routes, query_models
+from api.params import QueryOf
 from tests import small_world
 from tests.conftest import ADMIN_TOKEN
 
@@ -56,6 +56,9 @@ def test_every_route_in_code_is_in_the_document(small_app, doc):
 def declared_parameters(route) -> dict[str, tuple[str, object, list]]:
     """What the route's code declares: name → (in, annotation, metadata), query models flattened."""
     out = {}
+    for model in query_models(route):
+        for field_name, field in model.model_fields.items():
+            out[field.alias or field_name] = ("query", field.annotation, list(field.metadata))
     hints = typing.get_type_hints(route.endpoint, include_extras=True)
     for name in inspect.signature(route.endpoint).parameters:
         hint = hints.get(name)
@@ -131,7 +134,7 @@ class Probe(BaseModel):
     strength: int = Field(3, ge=1, le=9)
 
 
-def probe(params: Annotated[Probe, Query()]) -> dict:
+def probe(params: QueryOf[Probe]) -> dict:
     return {"colour": params.colour}
 
 

@@ -10,13 +10,13 @@ import datetime as dt
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Body, Request
 from starlette.responses import HTMLResponse, Response
 
 from api import html
 from api.deps import Engine, Work
 from api.models import CheckReport, Rules
-from api.params import CheckParams, FeatureIn, RulesParams, negotiate
+from api.params import CheckParams, FeatureIn, QueryOf, RulesParams, negotiate
 from api.responses import GEOJSON, PDF, documented, json_bytes
 from layers.checking import check_feature
 from layers.checks import CheckEngine
@@ -49,7 +49,7 @@ def _rules_html(doc: dict, lang: str) -> str:
 
 @router.get("/rules", summary="Quy tắc đang có hiệu lực / The planning rules in force", operation_id="getRules",
             responses=documented(401, 503, model=Rules, html=True))
-def list_rules(request: Request, params: Annotated[RulesParams, Query()], checks: Engine):
+def list_rules(request: Request, params: QueryOf[RulesParams], checks: Engine):
     doc = rules_doc(checks, params.as_of or dt.date.today(), params.kind, params.lang)
     if negotiate(request, params.f) == "html":
         return html.page("Quy tắc kiểm tra / Planning rules", _rules_html(doc, params.lang), params.lang)
@@ -74,7 +74,7 @@ def check_and_render(checks: CheckEngine, feature: dict, params: CheckParams, fm
 @router.post("/checks", summary="Kiểm tra địa điểm đề xuất / Check a proposed site", operation_id="postCheck",
              max_body_size=MAX_PROPOSAL_BYTES,
              responses=documented(401, 413, 422, 503, model=CheckReport, html=True, binary=(PDF,)))
-async def post_check(request: Request, params: Annotated[CheckParams, Query()], checks: Engine, work: Work,
+async def post_check(request: Request, params: QueryOf[CheckParams], checks: Engine, work: Work,
                      feature: Annotated[FeatureIn, Body(media_type=GEOJSON)]):
     fmt = params.f or negotiate(request, None)
     return await work["checks"].run(check_and_render, checks, feature.as_geojson(), params, fmt)

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import orjson
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 
 from api import html, ogc
 from api.deps import BaseUrl, Collection, VisibleDataset
 from api.models import Collection as CollectionDoc
 from api.models import Collections, Queryables
-from api.params import CommonParams, negotiate
+from api.params import CommonParams, QueryOf, negotiate
 from api.responses import documented, json_bytes
 
 router = APIRouter(tags=["Collections"])
@@ -35,7 +33,7 @@ def _collection_html(doc: dict, lang: str) -> str:
 
 @router.get("/collections", summary="Các lớp dữ liệu / The collections (plan layers)",
             operation_id="getCollections", responses=documented(401, model=Collections, html=True))
-def list_collections(request: Request, params: Annotated[CommonParams, Query()], dataset: VisibleDataset,
+def list_collections(request: Request, params: QueryOf[CommonParams], dataset: VisibleDataset,
                      base: BaseUrl):
     doc = ogc.collections_doc(dataset, base, params.lang)
     if negotiate(request, params.f) == "html":
@@ -50,7 +48,7 @@ def list_collections(request: Request, params: Annotated[CommonParams, Query()],
 
 @router.get("/collections/{collectionId}", summary="Thông tin một lớp / One collection's metadata",
             operation_id="describeCollection", responses=documented(401, 404, model=CollectionDoc, html=True))
-def get_collection(request: Request, layer: Collection, params: Annotated[CommonParams, Query()], base: BaseUrl):
+def get_collection(request: Request, layer: Collection, params: QueryOf[CommonParams], base: BaseUrl):
     doc = ogc.collection_doc(layer, base, params.lang)
     if negotiate(request, params.f) == "html":
         return html.page(doc["title"], _collection_html(doc, params.lang), params.lang)
@@ -60,7 +58,7 @@ def get_collection(request: Request, layer: Collection, params: Annotated[Common
 @router.get("/collections/{collectionId}/queryables", operation_id="getQueryables",
             summary="Thuộc tính lọc được / Properties that items can be filtered on",
             responses=documented(401, 404, model=Queryables, media="application/schema+json", html=True))
-def get_queryables(request: Request, layer: Collection, params: Annotated[CommonParams, Query()], base: BaseUrl):
+def get_queryables(request: Request, layer: Collection, params: QueryOf[CommonParams], base: BaseUrl):
     doc = ogc.queryables_doc(layer, base)
     if negotiate(request, params.f) == "html":
         rows = [[k, v.get("type", "geometry")] for k, v in doc["properties"].items()]

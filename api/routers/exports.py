@@ -7,16 +7,14 @@ layers/exports.py's, web/printmap's and web/offline.py's.
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import numpy as np
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from starlette.background import BackgroundTask
 from starlette.responses import FileResponse, Response
 
 from api import ogc
 from api.deps import Caller, VisibleDataset, Work, Ws
-from api.params import DataExportParams, MapExportParams, OfflineParams, split_ids
+from api.params import DataExportParams, MapExportParams, OfflineParams, QueryOf, split_ids
 from api.responses import PDF, documented
 from api.routers.map import home_bounds
 from geo.crs import CRS84
@@ -39,7 +37,7 @@ OFFLINE_META = ("id", "title", "titles", "group", "groupTitle", "geometryType", 
             description="Các tham số khác lọc theo thuộc tính / other parameters filter on properties",
             responses=documented(401, 404, 503, binary=tuple(dict.fromkeys(f.media_type for f in FORMATS.values()))
                                  + (ZIP,)))
-async def export_data_route(params: Annotated[DataExportParams, Query()], dataset: VisibleDataset, work: Work):
+async def export_data_route(params: QueryOf[DataExportParams], dataset: VisibleDataset, work: Work):
     query = params.query(params.property_filters())
     crs = ogc.crs_param(params.crs)
     export = await work["exports"].run(export_data, dataset, split_ids(params.collections), params.format, crs, query)
@@ -59,7 +57,7 @@ def render_plan_map(dataset: Dataset, params: MapExportParams) -> tuple[bytes, s
 
 @router.get("/exports/map", summary="Bản đồ in (PDF, PNG) / A print-ready plan map", operation_id="exportMap",
             responses=documented(401, 503, binary=(PDF, "image/png")))
-async def export_map_route(params: Annotated[MapExportParams, Query()], dataset: VisibleDataset, work: Work):
+async def export_map_route(params: QueryOf[MapExportParams], dataset: VisibleDataset, work: Work):
     if params.collections is not None and not split_ids(params.collections):
         raise BadRequest("collections: name at least one collection", "Hãy chọn ít nhất một lớp")
     body, name = await work["renders"].run(render_plan_map, dataset, params)
@@ -91,7 +89,7 @@ def offline_copy(everything: Dataset, public: Dataset, wanted: list[str], hillsh
 @router.get("/exports/offline-map", operation_id="exportOfflineMap",
             summary="Bản đồ ngoại tuyến (zip, mở từ ổ đĩa) / A standalone offline copy of the web map",
             responses=documented(401, 404, 503, binary=(ZIP,)))
-async def get_offline_map(request: Request, params: Annotated[OfflineParams, Query()], who: Caller, ws: Ws,
+async def get_offline_map(request: Request, params: QueryOf[OfflineParams], who: Caller, ws: Ws,
                           work: Work):
     """index.html + assets + the chosen public layers' data, opening from disk with no server and no internet."""
     wanted = split_ids(params.collections)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 
 from api import html, ogc
 from api.deps import BaseUrl, Collection, FeatureId
 from api.models import Feature, FeatureCollection
-from api.params import ItemParams, ItemsParams, crs_param, negotiate
+from api.params import ItemParams, ItemsParams, QueryOf, crs_param, negotiate
 from api.responses import GEOJSON, documented, json_bytes
 
 router = APIRouter(tags=["Features"])
@@ -33,7 +31,7 @@ def _items_html(layer, page: dict) -> str:
             description="Các tham số khác lọc theo thuộc tính (xem queryables) / other parameters filter on the "
                         "collection's queryables (equality)",
             responses=documented(401, 404, model=FeatureCollection, media=GEOJSON, html=True))
-def get_items(request: Request, layer: Collection, params: Annotated[ItemsParams, Query()], base: BaseUrl):
+def get_items(request: Request, layer: Collection, params: QueryOf[ItemsParams], base: BaseUrl):
     body, crs, page = ogc.items_page(layer, params, base)
     if negotiate(request, params.f) == "html":
         return html.page(layer.meta.text("title", params.lang), _items_html(layer, page), params.lang)
@@ -42,7 +40,7 @@ def get_items(request: Request, layer: Collection, params: Annotated[ItemsParams
 
 @router.get("/collections/{collectionId}/items/{featureId}", summary="Một đối tượng / One feature",
             operation_id="getFeature", responses=documented(401, 404, model=Feature, media=GEOJSON, html=True))
-def get_item(request: Request, layer: Collection, feature_id: FeatureId, params: Annotated[ItemParams, Query()],
+def get_item(request: Request, layer: Collection, feature_id: FeatureId, params: QueryOf[ItemParams],
              base: BaseUrl):
     crs = crs_param(params.crs)
     body = ogc.feature(layer, feature_id, crs, base)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import orjson
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 
 from api import html, ogc
 from api.deps import BaseUrl
 from api.models import Conformance, LandingPage
-from api.params import CommonParams, negotiate
+from api.params import CommonParams, QueryOf, negotiate
 from api.responses import documented, json_bytes
 from api.routers.map import map_page
 
@@ -19,7 +17,7 @@ router = APIRouter(tags=["Capabilities"])
 
 @router.get("/", summary="Trang chủ / Landing page", operation_id="getLandingPage",
             responses=documented(model=LandingPage, html=True))
-def landing_page(request: Request, params: Annotated[CommonParams, Query()], base: BaseUrl):
+def landing_page(request: Request, params: QueryOf[CommonParams], base: BaseUrl):
     """Browsers get the map; `?f=html` the API's HTML landing page; JSON clients the OGC landing document."""
     if params.f is None and negotiate(request, None) == "html":
         return map_page(request)
@@ -32,7 +30,7 @@ def landing_page(request: Request, params: Annotated[CommonParams, Query()], bas
 
 @router.get("/conformance", summary="Lớp phù hợp / Conformance classes", operation_id="getConformance",
             responses=documented(model=Conformance, html=True))
-def conformance(request: Request, params: Annotated[CommonParams, Query()]):
+def conformance(request: Request, params: QueryOf[CommonParams]):
     doc = ogc.conformance()
     if negotiate(request, params.f) == "html":
         items = "".join(f"<li><code>{html.escape(c)}</code></li>" for c in doc["conformsTo"])

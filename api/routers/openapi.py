@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import orjson
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 
 from api import html
 from api.deps import BaseUrl, VisibleDataset
 from api.openapi import build_openapi
-from api.params import CommonParams, negotiate
+from api.params import CommonParams, QueryOf, negotiate
 from api.responses import OPENAPI_JSON, documented, json_bytes
 
 router = APIRouter(tags=["Capabilities"])
@@ -31,7 +29,7 @@ def _doc_html(doc: dict) -> str:
 
 @router.get("/api", summary="Định nghĩa API / This API definition (OpenAPI 3.0)", operation_id="getApi",
             responses=documented(401, media=OPENAPI_JSON, html=True))
-def api_definition(request: Request, params: Annotated[CommonParams, Query()], dataset: VisibleDataset,
+def api_definition(request: Request, params: QueryOf[CommonParams], dataset: VisibleDataset,
                    base: BaseUrl):
     doc = dataset.derived(("openapi", base), lambda ds: build_openapi(request.app, ds, base))
     if negotiate(request, params.f) == "html":

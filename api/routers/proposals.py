@@ -8,11 +8,11 @@ from __future__ import annotations
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Body, Path, Query
+from fastapi import APIRouter, Body, Path
 
 from api.deps import BaseUrl, Engine, Planner, Work, Ws
 from api.models import ProposalSaved, Written
-from api.params import FeatureIn, ProposalParams, StatusChange
+from api.params import FeatureIn, ProposalParams, QueryOf, StatusChange
 from api.responses import GEOJSON, documented, json_bytes
 from api.routers.checks import MAX_PROPOSAL_BYTES
 from layers import register
@@ -34,7 +34,7 @@ def check_and_save(checks: CheckEngine, ws, feature: dict, params: ProposalParam
              summary="Kiểm tra và lưu đề xuất kèm báo cáo (cán bộ quy hoạch) / Check a proposal and save it",
              max_body_size=MAX_PROPOSAL_BYTES,
              responses=documented(401, 403, 409, 413, 422, 503, model=ProposalSaved, status=201))
-async def create_proposal(params: Annotated[ProposalParams, Query()], who: Planner, checks: Engine, ws: Ws,
+async def create_proposal(params: QueryOf[ProposalParams], who: Planner, checks: Engine, ws: Ws,
                           work: Work, base: BaseUrl, feature: Annotated[FeatureIn, Body(media_type=GEOJSON)]):
     saved = await work["writes"].run(check_and_save, checks, ws, feature.as_geojson(), params, who.name)
     return json_bytes(orjson.dumps(saved), status=201,
