@@ -106,6 +106,7 @@ class Role(Open):
 class Rules(Open):
     as_of: str
     kinds: dict[str, str]
+    kind_labels: dict[str, dict[str, str]] = Field(description="Tên loại đề xuất / kind labels in vi and en")
     rules: list[dict]
     roles: dict[str, Role] = Field(description="Vai trò của hình học bằng chứng / evidence roles and their styles")
 

@@ -32,6 +32,7 @@ def rules_doc(checks: CheckEngine, day: dt.date, kind: str | None, lang: str) ->
     """The rules in force on `day` (for `kind`), the proposal kinds, and the evidence roles reports draw."""
     rules = checks.rules.in_force(day, kind)
     return {"as_of": day.isoformat(), "kinds": {k: v[lang] for k, v in PROPOSAL_KIND_LABELS.items()},
+            "kind_labels": PROPOSAL_KIND_LABELS,
             "rules": [{**r.model_dump(mode="json", by_alias=True, exclude_none=True),
                        "title_text": getattr(r.title, lang)} for r in rules],
             "roles": {name: role.to_dict() for name, role in evidence_roles().items()}}

@@ -18,6 +18,7 @@
       this.report = null;
       this.kinds = null; // proposal kinds and evidence roles come from the server's rules (GET /rules)
       this.roleTable = {};
+      this.kindLabels = {};
       this.map.createPane('pm-evidence').style.zIndex = 630;
       this.evidence = L.featureGroup().addTo(this.map);
       this.build();
@@ -52,7 +53,7 @@
     renderKinds() {
       const current = this.kindSelect.value || 'fuel_station';
       const kinds = this.kinds || {};
-      const label = (k) => (this.app.t('kind_' + k) !== 'kind_' + k ? this.app.t('kind_' + k) : (kinds[k] || k));
+      const label = (k) => ((this.kindLabels[k] || {})[this.lang] || kinds[k] || k);
       this.kindSelect.replaceChildren(...Object.keys(kinds).map((k) => el('option', {attrs: {value: k}, text: label(k)})));
       this.kindSelect.value = current in kinds ? current : Object.keys(kinds)[0];
     }
@@ -67,6 +68,7 @@
         if (res.ok) {
           const doc = await res.json();
           this.roleTable = doc.roles || {};
+          this.kindLabels = doc.kind_labels || {};
           if (doc.kinds && Object.keys(doc.kinds).length) { this.kinds = doc.kinds; this.renderKinds(); }
         }
       } catch (e) {

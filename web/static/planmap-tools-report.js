@@ -34,7 +34,7 @@
         el('strong', {text: this.t('status_' + r.verdict)})]);
       const name = r.proposal && r.proposal.properties && r.proposal.properties.name;
       const head = el('p', {cls: 'pm-report-kind'}, [
-        el('span', {text: r.kind_label || this.t('kind_' + r.kind)}),
+        el('span', {text: r.kind_label || r.kind}),
         name ? el('span', {cls: 'pm-report-name', text: ' — ' + name}) : null]);
       const ctx = r.context || {};
       const ctxRows = [];
