@@ -270,6 +270,33 @@ def rollback_cmd(layer_id: str, revision: int, author: str, data: Path, catalog:
     click.echo(f"revision {new.id}: {layer_id} is back to revision {revision} ({new.feature_count} features)")
 
 
+@main.group("rules", help="The rules file: its worked examples.")
+def rules_group() -> None:
+    pass
+
+
+@rules_group.command("examples", help="Evaluate every worked example of the rules file; lists the ones whose answer "
+                                      "differs from what they expect (exit 1), e.g. after a threshold was changed.")
+@click.option("--rules", "rules_path", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_RULES,
+              show_default=True)
+def rules_examples(rules_path: Path) -> None:
+    from layers.rule_examples import run_all
+
+    results = run_all(_rules(rules_path) or _missing_rules(rules_path))
+    for r in results:
+        got = f"{r.status}" + (f" {r.measured:g}" if r.measured is not None else "")
+        want = f"{r.expected}" + (f" {r.expected_measured:g}" if r.expected_measured is not None else "")
+        click.echo(f"{'OK ' if r.ok else 'CHANGED'}  {r.rule:40s} {r.example}: expected {want}, got {got}")
+    bad = [r for r in results if not r.ok]
+    click.echo(f"{len(results) - len(bad)} of {len(results)} examples give what they expect")
+    if bad:
+        raise click.ClickException(f"{len(bad)} example(s) differ / {len(bad)} ví dụ cho kết quả khác")
+
+
+def _missing_rules(path: Path):
+    raise click.ClickException(f"no rules file at {path}")
+
+
 @main.group("users", help="User accounts and their tokens.")
 def users() -> None:
     pass

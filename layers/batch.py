@@ -15,7 +15,7 @@ import shapely
 from layers.checks import CheckEngine
 from layers.dataset import Dataset
 from layers.proposals import Proposals, read_proposals
-from layers.report import results_table
+from layers.report import DISCLAIMER, results_table, verdict_line
 from layers.rules import RuleBook
 
 CHUNK = 2_000  # proposals per vectorized pass: big enough to be fast, small enough for a live progress bar
@@ -39,7 +39,11 @@ def check_all(engine: CheckEngine, proposals: Proposals, day: dt.date,
 
 def check_file(path: Path, out: Path, dataset: Dataset, rules: RuleBook, crs: str | None = None,
                as_of: dt.date | None = None, progress: Callable[[int, int], None] | None = None) -> dict:
-    """Check every proposal in `path`; write `out`.gpkg and `out`.csv (temp files, then renamed)."""
+    """Check every proposal in `path`; write `out`.gpkg and `out`.csv (temp files, then renamed).
+
+    Each row carries its verdict, whether a rule of its kind assessed it and whether it rests on illustrative
+    data (with the verdict note saying so), per rule the status, measured value, deciding feature and the accuracy
+    of that evidence, and the data disclaimer."""
     day = as_of or dt.date.today()
     proposals, frame = read_proposals(path, crs)
     table = check_all(CheckEngine(dataset, rules), proposals, day, progress)
@@ -47,6 +51,10 @@ def check_file(path: Path, out: Path, dataset: Dataset, rules: RuleBook, crs: st
     attrs = attrs.drop(columns=[c for c in attrs.columns if c in table.columns])
     result = pd.concat([attrs, table], axis=1)
     result.insert(0, "as_of", day.isoformat())
+    notes = [verdict_line(v, bool(i), bool(a)) for v, i, a in zip(table["verdict"], table["indicative"],
+                                                                   table["assessed"], strict=True)]
+    result["verdict_note"] = [f"{n['vi']} / {n['en']}" if n["vi"] else None for n in notes]
+    result["disclaimer"] = f"{DISCLAIMER['vi']} / {DISCLAIMER['en']}"  # the file travels without the report
     gdf = gpd.GeoDataFrame(result, geometry=np.asarray(proposals.geoms), crs="OGC:CRS84")
     gpkg, csv = out.with_suffix(".gpkg"), out.with_suffix(".csv")
     tmp_gpkg = gpkg.with_name(f".{gpkg.stem}.tmp{os.getpid()}.gpkg")

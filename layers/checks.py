@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
+import pandas as pd
 import shapely
 from shapely import STRtree
 
@@ -47,15 +48,17 @@ class CheckEngine:
             if len(self._subsets) > 256:  # many distinct as_of dates: start afresh rather than grow without bound
                 self._subsets.clear()
             mask = layer.valid_on(day)
+            valid = int(mask.sum())
+            missing = tuple(name for name in filters if name not in layer.frame.columns)
             for name, wanted in filters.items():
                 values = wanted if isinstance(wanted, list) else [wanted]
-                if name not in layer.frame.columns:
+                if name in missing:
                     mask &= False
                     continue
                 mask &= layer.frame[name].astype(str).isin([str(v) for v in values]).to_numpy()
             rows = np.flatnonzero(mask)
             geoms = self.metric_geoms(layer)[rows]
-            self._subsets[key] = Subset(layer, rows, geoms, STRtree(geoms))
+            self._subsets[key] = Subset(layer, rows, geoms, STRtree(geoms), valid_count=valid, missing=missing)
         return self._subsets[key]
 
     # -- the batch ---------------------------------------------------------------------------------------------
@@ -72,35 +75,32 @@ class CheckEngine:
         return measures, outcomes, geoms
 
     # -- where a proposal lies ---------------------------------------------------------------------------------
-    def district_names(self, geoms: np.ndarray, day: dt.date) -> list[str | None]:
-        """The pre-2025 district of each site's representative point (district rows regardless of date)."""
-        sub = self.subset(admin.DISTRICTS, {}, admin.district_day(day))
-        out: list[str | None] = [None] * len(geoms)
+    def units_of(self, geoms: np.ndarray, layer_id: str, day: dt.date, fields: tuple[str, ...] = ()
+                 ) -> list[dict | None]:
+        """The administrative unit of `layer_id` (communes, districts) holding each site's representative point,
+        in force on `day`, as a report reference with its `code` and the asked `fields` (None outside them all)."""
+        out: list[dict | None] = [None] * len(geoms)
+        sub = self.subset(layer_id, {}, day)
         if sub is None or len(geoms) == 0:
             return out
-        points = shapely.point_on_surface(geoms)
-        inp, k = sub.tree.query(points, predicate="intersects")
-        names = sub.column("name")
+        inp, k = sub.tree.query(shapely.point_on_surface(geoms), predicate="intersects")
+        columns = {f: sub.column(f) for f in ("code", *fields) if f in sub.layer.frame.columns}
         for i, kk in zip(inp, k, strict=True):
-            out[i] = None if names[kk] is None else str(names[kk])
+            ref = sub.ref(kk)
+            ref.update({f: _plain(col[kk]) for f, col in columns.items()})
+            out[i] = ref
         return out
+
+    def district_names(self, geoms: np.ndarray, day: dt.date) -> list[str | None]:
+        """The pre-2025 district of each site's representative point."""
+        return [u["name"] if u else None for u in self.units_of(geoms, admin.DISTRICTS, admin.district_day(day))]
 
     def context(self, geoms: np.ndarray, day: dt.date) -> list[dict]:
         """For each site: its 2025 commune, pre-2025 district, and the parks, clusters, mineral areas it touches."""
-        out = [{"commune": None, "district_pre2025": None, "industrial_parks": [], "industrial_clusters": [],
-                "mineral_areas": []} for _ in geoms]
-        points = shapely.point_on_surface(geoms)
-        for key, layer_id, when in (("commune", admin.COMMUNES, admin.commune_day(day)),
-                                    ("district_pre2025", admin.DISTRICTS, admin.district_day(day))):
-            sub = self.subset(layer_id, {}, when)
-            if sub is None:
-                continue
-            inp, k = sub.tree.query(points, predicate="intersects")
-            for i, kk in zip(inp, k, strict=True):
-                ref = sub.ref(kk)
-                if "code" in sub.layer.frame.columns:
-                    ref["code"] = str(sub.column("code")[kk])
-                out[i][key] = ref
+        communes = self.units_of(geoms, admin.COMMUNES, admin.commune_day(day))
+        districts = self.units_of(geoms, admin.DISTRICTS, admin.district_day(day), ("former_province",))
+        out = [{"commune": c, "district_pre2025": d, "industrial_parks": [], "industrial_clusters": [],
+                "mineral_areas": []} for c, d in zip(communes, districts, strict=True)]
         for layer_id in ("industrial_parks", "industrial_clusters", "mineral_areas"):
             sub = self.subset(layer_id, {}, day)
             if sub is None:
@@ -111,7 +111,26 @@ class CheckEngine:
         return out
 
 
+def _plain(value: object) -> object:
+    """A column value as plain JSON (numpy scalars unwrapped, NaN as None)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    return None if value is pd.NA else value
+
+
 def verdict(statuses: list[str]) -> str:
     """The worst status decides: fail > warn > unknown > pass."""
     worst = max(statuses, key=lambda s: STATUS_RANK[s], default="pass")
     return "pass" if worst == "not_applicable" else worst
+
+
+def overall(results: list[tuple[str, bool]]) -> tuple[str, bool]:
+    """The verdict of a proposal from its rules in force, as (status, general) pairs, and whether any rule
+    specific to its kind assessed it.  A pass that rests only on general rules (or on nothing) is `unknown`:
+    not assessed, never a pass."""
+    statuses = [s for s, _ in results if s != "not_applicable"]
+    assessed = any(s in ("pass", "fail", "warn") for s, general in results if not general)
+    worst = verdict(statuses)
+    return ("unknown" if worst == "pass" and not assessed else worst), assessed

@@ -45,6 +45,43 @@ class InForce(BaseModel):
         return (self.from_ is None or self.from_ <= day) and (self.to is None or day <= self.to)
 
 
+class ExampleShape(BaseModel):
+    """A place in a worked example, in metres east/north of the examples' origin: a point, a box or a line."""
+
+    model_config = ConfigDict(extra="allow")  # the rest are the feature's properties
+    at: tuple[float, float] | None = None
+    box: tuple[float, float, float, float] | None = None
+    line: list[tuple[float, float]] | None = None
+
+    @model_validator(mode="after")
+    def _one_shape(self) -> ExampleShape:
+        if sum(v is not None for v in (self.at, self.box, self.line)) != 1:
+            raise ValueError("give exactly one of at: [x, y], box: [x0, y0, x1, y1] or line: [[x, y], …]")
+        return self
+
+
+class ExampleSite(ExampleShape):
+    kind: ProposalKind
+
+
+class Expectation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: Literal["pass", "fail", "warn", "unknown", "not_applicable"]
+    measured: float | None = None
+    tolerance: float = 0.01
+
+
+class Example(BaseModel):
+    """A worked example of a rule: the features around a site, the site, and what the rule must answer."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    given: dict[str, list[ExampleShape]] = {}
+    site: ExampleSite
+    as_of: dt.date | None = None
+    expect: Expectation
+
+
 class Rule(BaseModel):
     """One rule of data/rules.yaml: what every rule has, plus its measure's own parameters (validated by the
     measure's `Params` model, so a new rule type brings its own fields)."""
@@ -65,6 +102,10 @@ class Rule(BaseModel):
     in_force: InForce = InForce()
     caveats: Bilingual | None = None
     superseded_by: str | None = None
+    # a rule every site is checked against (inside the province, outside corridors and mineral areas): on its own
+    # it does not assess a kind of proposal, so a verdict resting only on general rules is "not assessed"
+    general: bool = False
+    examples: list[Example] = []
     _params: BaseModel = PrivateAttr()
 
     @model_validator(mode="after")
@@ -100,6 +141,10 @@ class RuleBook(BaseModel):
 
     def in_force(self, day: dt.date, kind: str | None = None) -> list[Rule]:
         return [r for r in self.rules if r.in_force.covers(day) and (kind is None or kind in r.applies_to)]
+
+    def not_in_force(self, day: dt.date, kind: str | None = None) -> list[Rule]:
+        """The rules of the file that do not apply on `day` (not yet, or no longer in force)."""
+        return [r for r in self.rules if not r.in_force.covers(day) and (kind is None or kind in r.applies_to)]
 
 
 class RulesError(PlanmapError):

@@ -42,8 +42,10 @@ def world(**layers: gpd.GeoDataFrame) -> CheckEngine:
             {"name": "Tỉnh cũ", "version": "pre2025", "valid_from": None, "valid_to": "2025-06-30",
              "geometry": box(X0 - 20_000, Y0 - 20_000, X0 + 5_000, Y0 + 20_000)}]),
         "districts": frame([
-            {"name": "Thành phố Thái Nguyên", "geometry": box(X0 - 20_000, Y0 - 20_000, X0, Y0 + 20_000)},
-            {"name": "Huyện Võ Nhai", "geometry": box(X0, Y0 - 20_000, X0 + 20_000, Y0 + 20_000)}]),
+            {"name": "Thành phố Thái Nguyên", "mountainous": False,
+             "geometry": box(X0 - 20_000, Y0 - 20_000, X0, Y0 + 20_000)},
+            {"name": "Huyện Võ Nhai", "mountainous": True,
+             "geometry": box(X0, Y0 - 20_000, X0 + 20_000, Y0 + 20_000)}]),
     }
     base.update(layers)
     temporal = {"province": ("valid_from", "valid_to")}
@@ -97,27 +99,45 @@ def test_fuel_station_spacing_300_m(dy, status):
     assert r["measured"] == pytest.approx(min(dy, 900 - dy), abs=1e-3)
 
 
+CONDUCTOR = 2.0  # the lines' own centreline → outermost-conductor distance: the corridor is measured from there
+
+
 @pytest.mark.parametrize("kv, offset, status", [
     (110, 3.9, "fail"), (110, 4.0, "pass"), (22, 1.9, "fail"), (22, 2.0, "pass"), (35, 2.5, "fail"),
     (220, 5.99, "fail"), (220, 6.0, "pass"), (500, 6.5, "fail"), (500, 7.0, "pass"),
 ])
 def test_power_line_corridor_width_by_voltage(kv, offset, status):
+    """`offset` is the distance from the outermost conductor, as the decree measures it."""
     line = LineString([(X0 - 500, Y0), (X0 + 500, Y0)])
-    lines = frame([{"name": f"ĐZ {kv} kV", "voltage_kv": kv, "geometry": line}])
+    lines = frame([{"name": f"ĐZ {kv} kV", "voltage_kv": kv, "conductor_offset_m": CONDUCTOR, "geometry": line}])
     engine = world(power_lines=lines)
-    r = result(engine, proposal("factory", Point(X0, Y0 + offset)), "site.power_line_corridor")
+    r = result(engine, proposal("factory", Point(X0, Y0 + CONDUCTOR + offset)), "site.power_line_corridor")
     widths = {22: 2.0, 35: 3.0, 110: 4.0, 220: 6.0, 500: 7.0}
     assert r["status"] == status
-    assert r["threshold"] == widths[kv]
-    assert r["measured"] == pytest.approx(offset, abs=1e-3)
-    assert r["superseded_by"] == "Nghị định 62/2025/NĐ-CP" and "62/2025" in r["caveats"]
+    assert r["threshold"] == widths[kv] + CONDUCTOR
+    assert r["measured"] == pytest.approx(CONDUCTOR + offset, abs=1e-3)
+    assert r["legal_basis"][0]["document"] == "Nghị định 62/2025/NĐ-CP" and r["confidence"] == "unverified"
+    assert "62/2025" in r["caveats"]
     assert "corridor" in {f["properties"]["role"] for f in r["evidence"]["features"]}
+
+
+@pytest.mark.parametrize("offset, status", [(8.0, "fail"), (10.4, "fail"), (11.0, "unknown"), (12.4, "unknown"),
+                                            (12.6, "pass")])
+def test_without_conductor_data_the_assumed_layout_has_an_uncertainty_band(offset, status):
+    """A 220 kV line drawn as a centreline: the outermost conductor is assumed 5.5 ± 1 m away (rules.yaml)."""
+    lines = frame([{"name": "ĐZ 220 kV", "voltage_kv": 220, "geometry": LineString([(X0 - 500, Y0), (X0 + 500, Y0)])}])
+    report = build_reports(world(power_lines=lines), proposal("factory", Point(X0, Y0 + offset)), TODAY, "en")[0]
+    r = next(r for r in report["results"] if r["rule"] == "site.power_line_corridor")
+    assert r["status"] == status and r["threshold"] == 11.5
+    assert "assumed 5.5 ± 1 m from the centreline" in r["note"]
 
 
 def test_corridor_picks_the_line_with_the_smallest_margin():
     lines = frame([
-        {"name": "22 kV gần", "voltage_kv": 22, "geometry": LineString([(X0 - 500, Y0 + 3), (X0 + 500, Y0 + 3)])},
-        {"name": "500 kV", "voltage_kv": 500, "geometry": LineString([(X0 - 500, Y0 - 6), (X0 + 500, Y0 - 6)])},
+        {"name": "22 kV gần", "voltage_kv": 22, "conductor_offset_m": 0.0,
+         "geometry": LineString([(X0 - 500, Y0 + 3), (X0 + 500, Y0 + 3)])},
+        {"name": "500 kV", "voltage_kv": 500, "conductor_offset_m": 0.0,
+         "geometry": LineString([(X0 - 500, Y0 - 6), (X0 + 500, Y0 - 6)])},
     ])
     r = result(world(power_lines=lines), proposal("factory", Point(X0, Y0)), "site.power_line_corridor")
     assert r["status"] == "fail"  # outside the 22 kV corridor (3 > 2) but inside the 500 kV one (6 < 7)
@@ -174,8 +194,10 @@ def test_craft_village_cluster_gets_the_reduced_minimum():
 
 def plan() -> gpd.GeoDataFrame:
     return frame([
-        {"name": "CCN Kiểm Tra", "status": "planned", "geometry": box(X0, Y0, X0 + 1000, Y0 + 500)},
-        {"name": "CCN Đã Bỏ", "status": "dropped", "geometry": box(X0 + 3000, Y0, X0 + 4000, Y0 + 500)},
+        {"name": "CCN Kiểm Tra", "status": "planned", "district": "Huyện Võ Nhai",
+         "geometry": box(X0, Y0, X0 + 1000, Y0 + 500)},
+        {"name": "CCN Đã Bỏ", "status": "dropped", "district": "Huyện Võ Nhai",
+         "geometry": box(X0 + 3000, Y0, X0 + 4000, Y0 + 500)},
     ])
 
 
@@ -183,7 +205,8 @@ def plan() -> gpd.GeoDataFrame:
     (box(X0 + 100, Y0 + 100, X0 + 400, Y0 + 400), None, "pass", 1.0),
     (box(X0 + 900, Y0 + 100, X0 + 1100, Y0 + 400), None, "fail", 0.5),
     (box(X0 + 3100, Y0 + 100, X0 + 3400, Y0 + 400), None, "fail", 0.0),   # a dropped cluster is not in the plan
-    (box(X0 + 6000, Y0, X0 + 6300, Y0 + 300), "Kiem Tra", "pass", 0.0),    # names a plan cluster
+    (box(X0 + 6000, Y0, X0 + 6300, Y0 + 300), "Kiem Tra", "pass", 0.0),    # names a plan cluster, in its district
+    (box(X0 - 6300, Y0, X0 - 6000, Y0 + 300), "Kiem Tra", "fail", 0.0),    # the name, but another district
 ])
 def test_industrial_cluster_in_plan(site, name, status, ratio):
     props = {"name": name} if name else {}

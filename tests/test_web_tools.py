@@ -72,6 +72,29 @@ def _check_point(mp: MapPage, kind: str, lon: float, lat: float, name: str | Non
     mp.page.wait_for_selector("#pm-check-verdict", timeout=15_000)
 
 
+def test_the_panel_says_what_each_result_rests_on(tools_page):
+    """Each rule shows the accuracy of the features that decided it, and the verdict says when it is indicative —
+    read from the page, against the accuracy the API gives for the school."""
+    mp = tools_page
+    mp.open("/")
+    lon, lat, school = _school(mp.base)
+    school_accuracy = httpx.get(f"{mp.base}/collections/public_facilities/items",
+                                params={"kind": "school", "limit": 1}).json()["features"][0]["properties"]["accuracy"]
+    _check_point(mp, "fuel_station", lon + 0.0002, lat, name="CHXD Bằng Chứng")
+    rule = mp.page.wait_for_selector("li.pm-rule[data-rule='fuel_station.crowded_places']")
+    assert rule.get_attribute("data-evidence-accuracy") == school_accuracy
+    labels = {"exact": "Chính xác", "approximate": "Gần đúng", "schematic": "Sơ đồ", "synthetic": "Minh họa"}
+    evidence = rule.query_selector(".pm-rule-evidence").inner_text()
+    assert evidence.startswith("Dữ liệu quyết định: " + labels[school_accuracy]) and "public_facilities #" in evidence
+    accuracies = mp.js("() => Array.from(document.querySelectorAll('li.pm-rule'))"
+                       ".map(li => li.dataset.evidenceAccuracy)")
+    note = mp.page.query_selector("#pm-check-verdict-note")
+    if any(a in ("schematic", "synthetic") for a in accuracies):
+        assert note is not None and "Kết luận mang tính tham khảo: dựa trên dữ liệu minh họa" in note.inner_text()
+    else:
+        assert note is None or "tham khảo" not in note.inner_text()
+
+
 def test_session_endpoint_never_fails(served):
     assert httpx.get(f"{served.url}/map/session").json() == {"valid": False, "name": None, "role": "anonymous"}
     bad = httpx.get(f"{served.url}/map/session", headers={"Authorization": "Bearer nope"})

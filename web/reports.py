@@ -10,6 +10,8 @@ import shapely
 from shapely.geometry import shape
 
 from layers.measures import evidence_roles
+from layers.provenance import evidence_text
+from layers.report import DISCLAIMER
 
 STATUS_LABELS = {
     "pass": {"vi": "Đạt", "en": "Pass"}, "fail": {"vi": "Không đạt", "en": "Fail"},
@@ -40,12 +42,9 @@ TEXT = {
     "commune": {"vi": "Xã/phường (từ 1/7/2025)", "en": "Commune (since 1 July 2025)"},
     "district": {"vi": "Huyện (trước 1/7/2025)", "en": "District (before 1 July 2025)"},
     "inside": {"vi": "Nằm trong", "en": "Lies in"},
-    "disclaimer": {
-        "vi": "Báo cáo tự động dựa trên dữ liệu của planmap; các lớp không chính xác tuyệt đối (gần đúng, sơ đồ, "
-              "minh họa) không phải số liệu chính thức. Quy tắc có độ tin cậy thấp hoặc văn bản đã bị thay thế "
-              "cần được thẩm định.",
-        "en": "Automatic report from planmap's data; non-exact layers (approximate, schematic, synthetic) are not "
-              "official. Rules of low confidence or from superseded documents need legal review."},
+    "not_in_force": {"vi": "Quy tắc không có hiệu lực vào ngày kiểm tra (không dùng để kết luận):",
+                     "en": "Rules not in force on the check's date (not used for the verdict):"},
+    "disclaimer": DISCLAIMER,
 }
 CONFIDENCE = {"verified": {"vi": "đã kiểm chứng", "en": "verified"}, "secondary": {"vi": "nguồn thứ cấp",
               "en": "secondary source"}, "unverified": {"vi": "chưa kiểm chứng", "en": "unverified"}}
@@ -122,12 +121,20 @@ def report_html(report: dict, lang: str = "vi") -> str:
             continue
         caveat = f'<div class="caveat">⚠ {escape(r["caveats"])}</div>' if r.get("caveats") and \
             r["status"] != "pass" or (r.get("caveats") and r["confidence"] != "verified") else ""
+        quality = evidence_text(r, lang)
+        quality = f'<div class="quality q-{escape(r["evidence_accuracy"])}">{escape(quality)}</div>' if quality else ""
         rows.append(
             f'<tr><td><strong>{escape(r["title"])}</strong><br><code>{escape(r["rule"])}</code></td>'
             f'<td><span class="status" style="background:{STATUS_COLOURS[r["status"]]}">'
             f'{escape(STATUS_LABELS[r["status"]][lang])}</span></td>'
-            f'<td>{escape(r["message"])}{caveat}</td><td>{escape(_basis_text(r))}</td>'
+            f'<td>{escape(r["message"])}{quality}{caveat}</td><td>{escape(_basis_text(r))}</td>'
             f'<td>{escape(CONFIDENCE[r["confidence"]][lang])}</td></tr>')
+    not_in_force = "".join(f'<li><code>{escape(r["rule"])}</code> {escape(r["title"])}: {escape(r["note"])}</li>'
+                           for r in report.get("not_in_force", []))
+    not_in_force = f'<p class="nif">{escape(t["not_in_force"])}</p><ul class="nif">{not_in_force}</ul>' \
+        if not_in_force else ""
+    note = report.get("verdict_note")
+    note = f'<div class="verdict-note">{escape(note)}</div>' if note else ""
     ctx = report["context"]
     inside = [f"{x['name']}" for key in ("industrial_parks", "industrial_clusters", "mineral_areas")
               for x in ctx[key]]
@@ -143,6 +150,9 @@ td,th{{border:1px solid #bbb;padding:4px 6px;vertical-align:top;text-align:left}
 .caveat{{color:#8a5300;font-size:9pt;margin-top:3px}}.legend{{list-style:none;padding:0;font-size:9pt}}
 .legend span{{display:inline-block;width:12px;height:10px;margin-right:6px}}.facts td:first-child{{width:30%}}
 .evidence{{float:right;margin:0 0 1em 1em}}.disclaimer{{font-size:8.5pt;color:#555;margin-top:1em}}
+.verdict-note{{background:#fff3bf;border:1px solid #b26a00;color:#5a3000;padding:2px 6px;margin-top:4px}}
+.quality{{font-size:9pt;color:#333;margin-top:3px}}.q-schematic,.q-synthetic{{color:#8a5300;font-weight:bold}}
+.nif{{font-size:9pt;color:#555}}
 @media print{{body{{margin:1cm}}}}
 </style></head><body>
 <h1>{escape(t['title'])}</h1>
@@ -150,7 +160,7 @@ td,th{{border:1px solid #bbb;padding:4px 6px;vertical-align:top;text-align:left}
 <table class="facts" style="width:auto">
 <tr><td>{escape(t['kind'])}</td><td>{escape(report['kind_label'])} {escape(name)}</td></tr>
 <tr><td>{escape(t['verdict'])}</td><td><span class="status verdict" style="background:{STATUS_COLOURS[verdict]}">
-{escape(STATUS_LABELS[verdict][lang])}</span></td></tr>
+{escape(STATUS_LABELS[verdict][lang])}</span>{note}</td></tr>
 <tr><td>{escape(t['commune'])}</td><td>{escape(commune)}</td></tr>
 <tr><td>{escape(t['district'])}</td><td>{escape(district)}</td></tr>
 <tr><td>{escape(t['inside'])}</td><td>{escape(', '.join(inside) or '—')}</td></tr>
@@ -158,6 +168,7 @@ td,th{{border:1px solid #bbb;padding:4px 6px;vertical-align:top;text-align:left}
 </table><div style="clear:both"></div>
 <table><thead><tr><th>{escape(t['rule'])}</th><th>{escape(t['status'])}</th><th>{escape(t['detail'])}</th>
 <th>{escape(t['basis'])}</th><th>{escape(t['confidence'])}</th></tr></thead><tbody>{''.join(rows)}</tbody></table>
+{not_in_force}
 <p class="disclaimer">{escape(t['disclaimer'])}</p></body></html>"""
 
 
@@ -179,15 +190,18 @@ def report_pdf(report: dict, lang: str = "vi") -> bytes:
     facts = [
         (t["kind"], f"{report['kind_label']} {report['proposal']['properties'].get('name') or ''}"),
         (t["verdict"], STATUS_LABELS[verdict][lang]),
+        *([("", line) for line in textwrap.wrap(report["verdict_note"], 44)] if report.get("verdict_note") else []),
         (t["commune"], (ctx["commune"] or {}).get("name") or "—"),
         (t["district"], (ctx["district_pre2025"] or {}).get("name") or "—"),
         (t["as_of"], report["as_of"]),
     ]
     for i, (k, v) in enumerate(facts):
-        fig.text(0.06, 0.935 - i * 0.018, f"{k}:", fontsize=8.5)
-        fig.text(0.30, 0.935 - i * 0.018, v, fontsize=8.5,
-                 color=STATUS_COLOURS[verdict] if k == t["verdict"] else "black",
-                 weight="bold" if k == t["verdict"] else "normal")
+        if k:
+            fig.text(0.06, 0.935 - i * 0.018, f"{k}:", fontsize=8.5)
+        note = not k  # the verdict's note: what it rests on
+        fig.text(0.30, 0.935 - i * 0.018, v, fontsize=8.5 if not note else 7.8,
+                 color=STATUS_COLOURS[verdict] if k == t["verdict"] else ("#8a5300" if note else "black"),
+                 weight="bold" if k == t["verdict"] or note else "normal")
     ax = fig.add_axes((0.62, 0.80, 0.32, 0.15))
     items = [*_evidence_geoms(report), ("site", shape(report["proposal"]["geometry"]))]
     for role, geom in items:
@@ -213,12 +227,14 @@ def report_pdf(report: dict, lang: str = "vi") -> bytes:
     for r in report["results"]:
         if r["status"] == "not_applicable":
             continue
-        lines = textwrap.wrap(r["message"], 100) + textwrap.wrap(f"{t['basis']}: {_basis_text(r)}", 105)
-        lines += [f"{t['confidence']}: {CONFIDENCE[r['confidence']][lang]}"]
+        lines = textwrap.wrap(r["message"], 110) + textwrap.wrap(
+            f"{t['basis']}: {_basis_text(r)} · {t['confidence']}: {CONFIDENCE[r['confidence']][lang]}", 115)
+        if evidence_text(r, lang):
+            lines += textwrap.wrap(evidence_text(r, lang), 115)
         if r.get("caveats") and (r["status"] != "pass" or r["confidence"] != "verified"):
-            lines += textwrap.wrap("⚠ " + r["caveats"], 105)
-        needed = 0.014 * (len(lines) + 1) + 0.01
-        if y - needed < 0.07:  # continue on a new page rather than drop a rule
+            lines += textwrap.wrap("⚠ " + r["caveats"], 115)
+        needed = 0.0135 * (len(lines) + 1) + 0.008
+        if y - needed < 0.06:  # continue on a new page rather than drop a rule
             fig = plt.figure(figsize=(8.27, 11.69))
             pages.append(fig)
             y = 0.95
@@ -226,7 +242,7 @@ def report_pdf(report: dict, lang: str = "vi") -> bytes:
                  bbox={"facecolor": STATUS_COLOURS[r["status"]], "edgecolor": "none", "pad": 1.5})
         fig.text(0.20, y, f"{r['title']}  [{r['rule']}]", fontsize=8.5, weight="bold")
         for j, line in enumerate(lines):
-            fig.text(0.20, y - 0.014 * (j + 1), line, fontsize=7.2)
+            fig.text(0.20, y - 0.0135 * (j + 1), line, fontsize=7.0)
         y -= needed
     for number, page in enumerate(pages, start=1):
         page.text(0.06, 0.03, "\n".join(textwrap.wrap(t["disclaimer"], 130)), fontsize=6.5, color="#555")

@@ -8,15 +8,21 @@ import numpy as np
 import shapely
 from pydantic import BaseModel, ConfigDict, model_validator
 
+from layers import admin
 from layers.measures.base import HA, TOLERANCE_HA, Batch, Measure, RuleOutcome, fmt, text
 from layers.measures.registry import register
 
 
 class ReducedMin(BaseModel):
+    """A lower minimum for flagged proposals (`where_property`, e.g. a craft-village cluster) or for sites in a
+    pre-2025 district whose boolean `where_district_field` (e.g. `mountainous`, with its basis in the layer) is
+    true.  When the site's district or its flag is unknown, both minimums are tried: only a result that holds
+    under both is given, else `unknown`."""
+
     model_config = ConfigDict(extra="forbid")
     value: float
     where_property: str | None = None
-    where_district_in: list[str] = []
+    where_district_field: str | None = None
     district_list_confidence: Literal["verified", "secondary", "unverified"] = "unverified"
 
 
@@ -45,20 +51,23 @@ class AreaRange(Measure):
     def evaluate(self, batch: Batch) -> RuleOutcome:
         n, params = len(batch), self.params
         area = self._areas(batch)
-        low = np.full(n, params.min if params.min is not None else -np.inf)
+        normal = params.min if params.min is not None else -np.inf
+        low, uncertain_low = np.full(n, normal), np.full(n, normal)
         note: list[dict | None] = [None] * n
+        related: list[list[dict]] = [[] for _ in range(n)]
         if params.reduced_min is not None and n:
-            self._reduce_minimum(batch, low, note)
+            self._reduce_minimum(batch, low, uncertain_low, note, related)
         high = params.max if params.max is not None else np.inf
+        outside = (area > high + TOLERANCE_HA) | (area < np.minimum(low, uncertain_low) - TOLERANCE_HA)
+        inside = (area <= high + TOLERANCE_HA) & (area >= np.maximum(low, uncertain_low) - TOLERANCE_HA)
         status = np.where(np.isnan(area), "unknown",
-                          np.where((area < low - TOLERANCE_HA) | (area > high + TOLERANCE_HA),
-                                   self.rule.severity, "pass")).astype(object)
+                          np.where(outside, self.rule.severity, np.where(inside, "pass", "unknown"))).astype(object)
         for i in np.flatnonzero(np.isnan(area)):
             note[i] = text("không có diện tích: hãy vẽ vùng hoặc ghi properties.area_ha",
                            "no area: draw a polygon or give properties.area_ha")
         evidence = [[("site", batch.geoms[i])] if batch.evidence else [] for i in range(n)]
-        thresholds = [[float(low[i]), float(high)] for i in range(n)]
-        return RuleOutcome(batch.idx, status, area, thresholds, [[] for _ in range(n)], evidence, note)
+        thresholds = [[float(min(low[i], uncertain_low[i])), float(high)] for i in range(n)]
+        return RuleOutcome(batch.idx, status, area, thresholds, related, evidence, note)
 
     @staticmethod
     def _areas(batch: Batch) -> np.ndarray:
@@ -75,21 +84,45 @@ class AreaRange(Measure):
                     pass
         return area
 
-    def _reduce_minimum(self, batch: Batch, low: np.ndarray, note: list[dict | None]) -> None:
-        """Lower the minimum where the site is flagged (e.g. a craft-village cluster) or lies in a listed district."""
+    def _reduce_minimum(self, batch: Batch, low: np.ndarray, uncertain_low: np.ndarray, note: list,
+                        related: list[list[dict]]) -> None:
+        """Lower the minimum where the site is flagged (e.g. a craft-village cluster) or lies in a district whose
+        flag says so; where the flag cannot be read, the reduced minimum is only a possibility (uncertain_low)."""
         reduced = self.params.reduced_min
-        districts = batch.engine.district_names(batch.geoms, batch.day)
+        field = reduced.where_district_field
+        districts = batch.engine.units_of(batch.geoms, "districts", admin.district_day(batch.day),
+                                          (field,) if field else ()) if field else [None] * len(batch)
         for i in range(len(batch)):
-            flagged = bool(reduced.where_property and batch.properties(i).get(reduced.where_property))
-            if flagged or districts[i] in reduced.where_district_in:
-                low[i] = reduced.value
-                why = text("cụm công nghiệp làng nghề", "craft-village cluster") if flagged else \
-                    text(f"huyện miền núi ({districts[i]})", f"mountainous district ({districts[i]})")
-                note[i] = text(f"áp dụng diện tích tối thiểu giảm {reduced.value:g} ha: {why['vi']}",
-                               f"reduced minimum {reduced.value:g} ha applies: {why['en']}")
+            district = districts[i]
+            if reduced.where_property and batch.properties(i).get(reduced.where_property):
+                low[i] = uncertain_low[i] = reduced.value
+                note[i] = text(f"áp dụng diện tích tối thiểu giảm {reduced.value:g} ha: cụm công nghiệp làng nghề",
+                               f"reduced minimum {reduced.value:g} ha applies: craft-village cluster")
+            elif field is None:
+                continue
+            elif district is None or district.get(field) is None:
+                uncertain_low[i] = reduced.value
+                where = district["name"] if district else "?"
+                note[i] = text(f"không xác định được huyện ({where}) có phải miền núi: xét cả mức {reduced.value:g} ha",
+                               f"whether the district ({where}) is mountainous is not known: the {reduced.value:g} ha "
+                               "minimum is also considered")
+            else:
+                related[i].append({k: v for k, v in district.items()})
+                if bool(district[field]):
+                    low[i] = uncertain_low[i] = reduced.value
+                    note[i] = text(f"áp dụng diện tích tối thiểu giảm {reduced.value:g} ha: huyện miền núi "
+                                   f"({district['name']})", f"reduced minimum {reduced.value:g} ha applies: "
+                                   f"mountainous district ({district['name']})")
 
     def sentence(self, status, measured, threshold, related, note, lang) -> str:
         low, high = threshold
+        vi = lang == "vi"
+        if low is None or low == float("-inf"):
+            allowed = f"tối đa {high:g} ha" if vi else f"at most {high:g} ha"
+        elif high is None or high == float("inf"):
+            allowed = f"tối thiểu {low:g} ha" if vi else f"at least {low:g} ha"
+        else:
+            allowed = f"{low:g}–{high:g} ha"
         extra = f" ({note[lang]})" if note else ""
-        return (f"Diện tích {fmt(measured, 2)} ha; cho phép {low:g}–{high:g} ha{extra}" if lang == "vi"
-                else f"Area {fmt(measured, 2)} ha; allowed {low:g}–{high:g} ha{extra}")
+        return (f"Diện tích {fmt(measured, 2)} ha; cho phép {allowed}{extra}" if vi
+                else f"Area {fmt(measured, 2)} ha; allowed {allowed}{extra}")

@@ -18,6 +18,8 @@ import shapely
 from pydantic import BaseModel, ConfigDict
 from shapely import STRtree
 
+from layers.provenance import weakest
+
 if TYPE_CHECKING:
     from layers.checks import CheckEngine
     from layers.dataset import Layer
@@ -67,6 +69,8 @@ class Subset:
     rows: np.ndarray
     geoms: np.ndarray
     tree: STRtree
+    valid_count: int = 0  # features of the layer in force on the day, before the rule's filter
+    missing: tuple[str, ...] = ()  # filter columns the layer does not have
     _union: shapely.Geometry | None = None
     _cache: dict[str, object] = field(default_factory=dict)
 
@@ -79,12 +83,20 @@ class Subset:
         return self._union
 
     def ref(self, k: int, **extra: object) -> dict:
-        """How a report names one feature: layer, id, name (plus measured facts)."""
-        name = self.column("name")[k]
-        out = {"layer": self.layer.id, "id": int(self.layer.fids[self.rows[k]]),
-               "name": None if name is None or pd.isna(name) else str(name)}
+        """How a report names one feature: layer, id, name, how exact it is and where it comes from (plus
+        measured facts)."""
+        out = {"layer": self.layer.id, "id": int(self.layer.fids[self.rows[k]]), "name": _text(self.column("name")[k]),
+               "accuracy": _text(self.column("accuracy")[k]), "source": _text(self.column("source")[k])}
         out.update(extra)
         return out
+
+    def basis(self) -> dict:
+        """The subset as evidence of an absence ("no mineral area overlaps"): how many features were searched,
+        the weakest accuracy among them and their sources."""
+        return self.derived("basis", lambda s: {
+            "layer": s.layer.id, "features": len(s.rows),
+            "accuracy": weakest(_text(v) for v in s.column("accuracy")) if len(s.rows) else None,
+            "sources": sorted({t for t in (_text(v) for v in s.column("source")) if t})[:5]})
 
     def column(self, name: str) -> np.ndarray:
         """A property of the subset's features, in subset order (None where the layer lacks it; cached)."""
@@ -99,6 +111,10 @@ class Subset:
         return self._cache[key]
 
 
+def _text(value: object) -> str | None:
+    return None if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+
+
 @dataclass
 class RuleOutcome:
     """One rule evaluated for the proposals at `idx` (positions in the batch); notes are {vi, en} or None."""
@@ -110,6 +126,23 @@ class RuleOutcome:
     related: list[list[dict]] = field(default_factory=list)
     evidence: list[list[tuple[str, shapely.Geometry]]] = field(default_factory=list)
     note: list[dict | None] = field(default_factory=list)
+    searched: dict | None = None  # the features searched (Subset.basis), when a result may rest on an absence
+
+    def quality(self, j: int) -> dict:
+        """What the j-th result rests on: the deciding features (layer, id, accuracy, source) and the weakest
+        accuracy among them — or, for a result decided by an absence (nothing overlaps), the features searched.
+        Nothing for `unknown`: a result that decided nothing rests on nothing."""
+        status = str(self.status[j])
+        if status not in ("pass", "fail", "warn"):
+            return {"evidence_accuracy": None, "evidence_features": [], "evidence_searched": None}
+        deciding = [{k: r.get(k) for k in ("layer", "id", "name", "accuracy", "source")}
+                    for r in self.related[j] if "accuracy" in r]
+        if deciding:
+            return {"evidence_accuracy": weakest(r["accuracy"] for r in deciding), "evidence_features": deciding,
+                    "evidence_searched": None}
+        searched = self.searched if self.searched and self.searched.get("features") else None
+        return {"evidence_accuracy": searched["accuracy"] if searched else None, "evidence_features": [],
+                "evidence_searched": searched}
 
     @classmethod
     def uniform(cls, idx: np.ndarray, status: str, threshold: object, note: dict | None = None) -> RuleOutcome:
@@ -174,21 +207,39 @@ class Measure:
     def default_threshold(self) -> object:
         return self.rule.threshold
 
+    def required_columns(self) -> tuple[str, ...]:
+        """Columns the measure reads on its layer besides the rule's filter (e.g. the voltage of a line)."""
+        return ()
+
     def features(self, batch: Batch) -> tuple[Subset | None, RuleOutcome | None]:
-        """The features the rule measures against, or the outcome already decided without them."""
-        rule = self.rule
+        """The features the rule measures against, or the outcome already decided without them.
+
+        Never a pass for lack of data: a layer that is not loaded, lacks a column the rule reads, or has no
+        feature in force on the day makes the rule `unknown`.  A layer that has features but none the rule
+        looks for (no crowded place at all) is evidence of an absence: `pass` for a measure of nearness or
+        overlap, resting on the whole layer."""
+        rule, threshold = self.rule, self.default_threshold()
         if len(batch) == 0:
-            return None, RuleOutcome.uniform(batch.idx, "pass", self.default_threshold())
+            return None, RuleOutcome.uniform(batch.idx, "pass", threshold)
         sub = batch.engine.subset(rule.layer, rule.filter, batch.day)
         if sub is None:
-            return None, RuleOutcome.uniform(batch.idx, "unknown", self.default_threshold(), text(
+            return None, RuleOutcome.uniform(batch.idx, "unknown", threshold, text(
                 f"thiếu lớp dữ liệu {rule.layer}", f"layer {rule.layer} is not loaded"))
-        if len(sub.rows) == 0 and self.when_empty == "pass":
-            return sub, RuleOutcome.uniform(batch.idx, "pass", self.default_threshold())
-        if len(sub.rows) == 0 and self.when_empty == "unknown":
-            return sub, RuleOutcome.uniform(batch.idx, "unknown", self.default_threshold(), text(
-                f"không có đối tượng {rule.layer} nào có hiệu lực ngày {batch.day}",
-                f"no {rule.layer} feature is valid on {batch.day}"))
+        missing = sub.missing + tuple(c for c in self.required_columns() if c not in sub.layer.frame.columns)
+        if missing:
+            return sub, RuleOutcome.uniform(batch.idx, "unknown", threshold, text(
+                f"lớp {rule.layer} thiếu trường {', '.join(missing)}",
+                f"layer {rule.layer} has no column {', '.join(missing)}"))
+        if sub.valid_count == 0:
+            return sub, RuleOutcome.uniform(batch.idx, "unknown", threshold, text(
+                f"lớp {rule.layer} không có đối tượng nào có hiệu lực ngày {batch.day}",
+                f"layer {rule.layer} has no feature in force on {batch.day}"))
+        if len(sub.rows) == 0 and self.when_empty is not None:
+            decided = RuleOutcome.uniform(batch.idx, self.when_empty, threshold, text(
+                f"lớp {rule.layer} không có đối tượng nào thuộc loại quy tắc xét",
+                f"no feature of layer {rule.layer} is of the kind the rule looks for"))
+            decided.searched = batch.engine.subset(rule.layer, {}, batch.day).basis()
+            return sub, decided
         return sub, None
 
     # -- words -----------------------------------------------------------------------------------------------
@@ -209,7 +260,8 @@ class Measure:
 
     # -- the batch table -------------------------------------------------------------------------------------
     def columns(self, outcome: RuleOutcome, n: int) -> dict[str, np.ndarray]:
-        """This rule's columns in the batch table (one row per proposal of the whole batch)."""
+        """This rule's columns in the batch table (one row per proposal of the whole batch): status, measured
+        value, the first deciding feature, and the weakest accuracy of the evidence."""
         status = np.full(n, "not_applicable", dtype=object)
         measured = np.full(n, np.nan)
         feature = np.full(n, None, dtype=object)
@@ -219,8 +271,12 @@ class Measure:
             if outcome.related[j]:
                 first = outcome.related[j][0]
                 feature[i] = f"{first['layer']}:{first['id']} {first.get('name') or ''}".strip()
+        accuracy = np.full(n, None, dtype=object)
+        for j, i in enumerate(outcome.idx):
+            accuracy[i] = outcome.quality(j)["evidence_accuracy"]
         rid = self.rule.id
-        return {f"{rid}.status": status, f"{rid}.measured": measured, f"{rid}.feature": feature}
+        return {f"{rid}.status": status, f"{rid}.measured": measured, f"{rid}.feature": feature,
+                f"{rid}.evidence_accuracy": accuracy}
 
 
 def first_name(related: list[dict]) -> str:

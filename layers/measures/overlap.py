@@ -59,7 +59,8 @@ class NoOverlap(Measure):
             if batch.evidence:
                 evidence[i].append(("overlap", overlap[j] if not overlap[j].is_empty else geoms[i]))
                 evidence[i].append(("conflicting_area", sub.geoms[k]))
-        return RuleOutcome(batch.idx, status, measured, [self.rule.threshold] * n, related, evidence, [None] * n)
+        return RuleOutcome(batch.idx, status, measured, [self.rule.threshold] * n, related, evidence, [None] * n,
+                           searched=sub.basis())
 
     def sentence(self, status, measured, threshold, related, note, lang) -> str:
         if not related:

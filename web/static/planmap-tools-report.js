@@ -32,6 +32,8 @@
         data: {verdict: r.verdict}}, [
         el('span', {cls: 'pm-verdict-label', text: this.t('verdict') + ': '}),
         el('strong', {text: this.t('status_' + r.verdict)})]);
+      const note = r.verdict_note ? el('p', {cls: 'pm-verdict-note', attrs: {id: 'pm-check-verdict-note'},
+        data: {indicative: String(Boolean(r.indicative))}, text: r.verdict_note}) : null;
       const name = r.proposal && r.proposal.properties && r.proposal.properties.name;
       const head = el('p', {cls: 'pm-report-kind'}, [
         el('span', {text: r.kind_label || r.kind}),
@@ -49,8 +51,9 @@
       row('ctxMinerals', names(ctx.mineral_areas));
       const rules = el('ol', {cls: 'pm-rules'});
       for (const res of r.results || []) if (res.status !== 'not_applicable') rules.append(this.ruleItem(res));
-      check.reportBox.replaceChildren(verdict, head, this.actions(),
-        el('table', {cls: 'pm-report-context'}, [el('tbody', {}, ctxRows)]), this.evidenceLegend(), rules);
+      check.reportBox.replaceChildren(...[verdict, note, head, this.actions(),
+        el('table', {cls: 'pm-report-context'}, [el('tbody', {}, ctxRows)]), this.evidenceLegend(), rules,
+        this.notInForce(r)].filter(Boolean));
     }
 
     ruleItem(res) {
@@ -81,7 +84,30 @@
       }
       if (res.caveats) parts.push(el('p', {cls: 'pm-rule-caveats', text: `${this.t('ruleCaveats')}: ${res.caveats}`}));
       if (res.note) parts.push(el('p', {cls: 'pm-rule-caveats', text: res.note}));
-      return el('li', {cls: 'pm-rule', data: {rule: res.rule, status}}, parts);
+      const evidence = this.evidenceLine(res);
+      if (evidence) parts.push(evidence);
+      return el('li', {cls: 'pm-rule', data: {rule: res.rule, status, evidenceAccuracy: res.evidence_accuracy || ''}},
+        parts);
+    }
+
+    /** What a result rests on: the weakest accuracy of the deciding features, and which they are. */
+    evidenceLine(res) {
+      if (!res.evidence_accuracy) return null;
+      const searched = res.evidence_searched;
+      const where = searched ? `${this.t('ruleEvidenceLayer')} ${searched.layer} (${searched.features})`
+        : (res.evidence_features || []).slice(0, 3).map((f) => `${f.layer} #${f.id}`).join(', ');
+      const sources = searched ? (searched.sources || [])
+        : Array.from(new Set((res.evidence_features || []).map((f) => f.source).filter(Boolean)));
+      const text = `${this.t('ruleEvidence')}: ${this.app.valueText('accuracy', res.evidence_accuracy)} — ${where}`
+        + (sources.length ? ` · ${sources.slice(0, 2).join('; ')}` : '');
+      return el('p', {cls: `pm-rule-evidence pm-acc-${res.evidence_accuracy}`, text});
+    }
+
+    notInForce(r) {
+      const list = r.not_in_force || [];
+      if (!list.length) return null;
+      return el('details', {cls: 'pm-not-in-force'}, [el('summary', {text: this.t('ruleNotInForce')}),
+        el('ul', {}, list.map((x) => el('li', {text: `${x.title}: ${x.note}`})))]);
     }
 
     evidenceLegend() {
