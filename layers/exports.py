@@ -205,6 +205,24 @@ def _readme(dataset: Dataset, frames: dict[str, gpd.GeoDataFrame], spec: ExportF
     return "\n".join(lines) + "\n"
 
 
+def notice(dataset: Dataset, cid: str, frame: gpd.GeoDataFrame) -> str:
+    """What travels with a layer in every file: its title, licence, attribution and how exact it is."""
+    meta = dataset.get(cid).meta
+    mix = frame["accuracy"].value_counts().to_dict() if "accuracy" in frame.columns else {}
+    honest = ("" if set(mix) <= {"exact"} else " Dữ liệu không 'exact' là gần đúng/minh họa, không phải số liệu chính "
+              "thức. / Non-exact data is approximate or illustrative, not official.")
+    return (f"{meta.text('title', 'vi')} / {meta.text('title', 'en')} — planmap export. Giấy phép / licence: "
+            f"{meta.license}. Ghi công / attribution: {meta.attribution}. Độ chính xác / accuracy: {mix}.{honest}")
+
+
+def _layer_options(spec: ExportFormat, dataset: Dataset, cid: str, frame: gpd.GeoDataFrame) -> dict:
+    """The layer's notice in the file's own metadata (GeoPackage, GeoJSON, FlatGeobuf, KML)."""
+    text = notice(dataset, cid, frame)
+    title = dataset.get(cid).meta.text("title", "vi")
+    return {"gpkg": {"DESCRIPTION": text, "IDENTIFIER": title}, "geojson": {"DESCRIPTION": text},
+            "fgb": {"TITLE": title, "DESCRIPTION": text}, "kml": {"DESCRIPTION": text}}.get(spec.key, {})
+
+
 def _write(spec: ExportFormat, frames: dict[str, gpd.GeoDataFrame], out: Path, dataset: Dataset,
            progress: Callable[[int, int], None] | None) -> list[Path]:
     out.mkdir(parents=True)
@@ -222,7 +240,7 @@ def _write(spec: ExportFormat, frames: dict[str, gpd.GeoDataFrame], out: Path, d
         if spec.key == "gpkg" or spec.key == "kml":
             path = out / f"planmap.{spec.ext}"
             opts = {"layer": cid, "driver": spec.driver, "append": path.exists()}
-            pyogrio.write_dataframe(frame, path, **opts)
+            pyogrio.write_dataframe(frame, path, layer_options=_layer_options(spec, dataset, cid, frame), **opts)
             if path not in files:
                 files.append(path)
         elif spec.key == "shp":
@@ -241,11 +259,14 @@ def _write(spec: ExportFormat, frames: dict[str, gpd.GeoDataFrame], out: Path, d
             table = pd.DataFrame(frame.drop(columns=frame.geometry.name))
             table["wkt"] = shapely.to_wkt(frame.geometry.to_numpy(), rounding_precision=-1)
             table["crs"] = frame.crs.to_string() if frame.crs is not None else ""
+            meta = dataset.get(cid).meta
+            table["license"], table["attribution"] = meta.license, meta.attribution  # a CSV has no metadata
             table.to_csv(path, index=False, encoding="utf-8-sig")
             files.append(path)
         else:
             path = out / f"{cid}.{spec.ext}"
-            pyogrio.write_dataframe(frame, path, driver=spec.driver)
+            pyogrio.write_dataframe(frame, path, driver=spec.driver,
+                                    layer_options=_layer_options(spec, dataset, cid, frame))
             files.append(path)
         if progress:
             progress(i, total)

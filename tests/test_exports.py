@@ -8,6 +8,7 @@ from pathlib import Path
 import geopandas as gpd
 import httpx
 import numpy as np
+import pandas as pd
 import pyogrio
 import pytest
 import shapely
@@ -207,3 +208,24 @@ def test_a_long_map_export_does_not_block_other_users(client, server):
     worker.join()
     assert done["status"] == 200
     assert waits and max(waits) < 1.0, waits  # other requests are answered while the map renders
+
+
+@pytest.mark.parametrize("fmt", ["gpkg", "geojson", "fgb", "kml", "csv", "shp", "dxf"])
+def test_every_export_carries_the_licence_and_attribution(client, tmp_path, fmt):
+    """Licences are honoured: each file says under which licence its data is and whom to credit, inside the file
+    itself (layer metadata, KML description, CSV columns) or in the README of the zip."""
+    meta = client.get("/collections/fuel_stations").json()
+    assert meta["license"] and meta["attribution"]
+    path = download(client, tmp_path, collections="fuel_stations", format=fmt)
+    if path.suffix == ".zip":
+        readme = zipfile.ZipFile(path).read("README.txt").decode("utf-8")
+        assert meta["license"] in readme and meta["attribution"] in readme
+    elif fmt == "kml":
+        text = path.read_text(encoding="utf-8")
+        assert meta["license"] in text and meta["attribution"] in text
+    elif fmt == "csv":
+        table = pd.read_csv(path)
+        assert set(table["license"]) == {meta["license"]} and set(table["attribution"]) == {meta["attribution"]}
+    else:
+        description = pyogrio.read_info(path)["layer_metadata"]["DESCRIPTION"]
+        assert meta["license"] in description and meta["attribution"] in description
