@@ -49,7 +49,9 @@ class CheckEngine:
                 self._subsets.clear()
             mask = layer.valid_on(day)
             valid = int(mask.sum())
-            missing = tuple(name for name in filters if name not in layer.frame.columns)
+            # a filter column that is absent, or empty in every feature in force, cannot select anything honestly
+            missing = tuple(name for name in filters if name not in layer.frame.columns
+                            or (valid and layer.frame[name][mask].isna().all()))
             for name, wanted in filters.items():
                 values = wanted if isinstance(wanted, list) else [wanted]
                 if name in missing:

@@ -269,3 +269,24 @@ def test_users_are_created_by_admins_only(api_client, planner):
     listing = models.Users.model_validate(api_client.get("/users", headers=ADMIN).json())
     assert "minh" in {u["name"] for u in listing.users} and all("token" not in u for u in listing.users)
     problem(api_client.post("/users", json={"name": "no spaces", "role": "viewer"}, headers=ADMIN), 400)
+
+
+def test_layers_edited_through_the_api_never_turn_missing_evidence_into_a_pass(api_client, planner):
+    """A facilities file without its `kind` column imported over the layer, and the last fuel station deleted:
+    the rules that needed them say `unknown`, with the reason."""
+    features = [{"type": "Feature", "properties": {"name": "Trường không rõ loại"},
+                 "geometry": {"type": "Point", "coordinates": lonlat(X0, Y0)}}]
+    data = json.dumps({"type": "FeatureCollection", "features": features}).encode()
+    imported = api_client.post("/collections/public_facilities/imports", headers=planner,
+                               files={"file": ("no-kind.geojson", io.BytesIO(data), "application/geo+json")})
+    assert imported.status_code == 201, imported.text
+    for fid in [f["id"] for f in api_client.get("/collections/fuel_stations/items").json()["features"]]:
+        assert api_client.delete(f"/collections/fuel_stations/items/{fid}", headers=planner).status_code == 204
+    report = api_client.post("/checks?lang=en", json=site("fuel_station", X0 + 30, Y0)).json()
+    by_rule = {r["rule"]: r for r in report["results"]}
+    assert by_rule["fuel_station.crowded_places"]["status"] == "unknown"
+    assert "column kind" in by_rule["fuel_station.crowded_places"]["note"]
+    assert by_rule["fuel_station.station_spacing"]["status"] == "unknown"
+    assert "no feature in force" in by_rule["fuel_station.station_spacing"]["note"]
+    assert report["verdict"] == "unknown" and "pass" not in {r["status"] for r in by_rule.values()
+                                                            if r["rule"].startswith("fuel_station.")}
