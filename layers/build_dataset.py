@@ -1,8 +1,10 @@
 """Reproducible build of the shipped default dataset ``data/planmap.gpkg``.
 
-Reads the raw open inputs in ``data/sources/`` (see ``data/sources/SOURCES.md``) and the planning facts in
-``data/sources/plan_facts.yaml`` / ``roads_schematic.yaml`` and writes ONE GeoPackage (EPSG:4326) with one
-layer per collection id. Everything that is not ``accuracy == "exact"`` is demonstration data.
+Reads the raw open inputs in ``data/sources/`` (see ``data/sources/SOURCES.md``) and the facts in
+``data/sources/plan_facts.yaml`` / ``roads_schematic.yaml`` / ``mountainous_districts.yaml`` and writes ONE
+GeoPackage (EPSG:4326) with one layer per collection id. Everything that is not ``accuracy == "exact"`` is
+demonstration data, and no schematic or synthetic feature carries a legal basis of its own (``plan_reference``
+says which plan fact it stands for).
 
 Deterministic: all pseudo-random choices come from ``numpy.random.default_rng`` with fixed seeds (one
 stream per layer), inputs are processed in a fixed order, and GDAL's timestamp is pinned, so the same
@@ -40,9 +42,19 @@ METRIC = "EPSG:9213"  # VN-2000 / TM-3 106-30, the working CRS of Thái Nguyên 
 FIXED_DATE = "2025-07-01T00:00:00Z"  # pinned GeoPackage timestamp (gpkg_contents.last_change)
 ACCURACY = ("exact", "approximate", "schematic", "synthetic")
 PUBLIC_FACILITY_KINDS = (
-    "school", "hospital", "clinic", "market", "supermarket", "shopping_centre",
-    "stadium", "bus_station", "train_station", "office",
+    "school", "kindergarten", "college", "university", "hospital", "clinic", "market", "supermarket",
+    "shopping_centre", "stadium", "bus_station", "train_station", "office",
 )
+# OSM tag (key=value) -> public facility kind; tags not listed are not public facilities
+OSM_FACILITY_TAGS = {
+    "amenity=school": "school", "amenity=kindergarten": "kindergarten", "amenity=college": "college",
+    "amenity=university": "university", "amenity=hospital": "hospital", "amenity=clinic": "clinic",
+    "amenity=doctors": "clinic", "amenity=marketplace": "market", "shop=supermarket": "supermarket",
+    "shop=department_store": "shopping_centre", "shop=mall": "shopping_centre", "leisure=stadium": "stadium",
+    "amenity=bus_station": "bus_station", "railway=station": "train_station", "amenity=townhall": "office",
+}
+OSM_FUEL_TAGS = ("amenity=fuel", "shop=fuel", "shop=gas")
+SYNTHETIC_LEVELS = ("schematic", "synthetic")  # their geometry stands for a plan fact; no legal basis of their own
 LAYER_ORDER = (
     "province", "districts", "communes", "places", "roads",
     "public_facilities", "industrial_parks", "industrial_clusters",
@@ -52,6 +64,10 @@ LAYER_ORDER = (
 )
 
 SRC_OSM = "OpenStreetMap 2018-01-03 via Geofabrik free shapefiles (ODbL 1.0, © OpenStreetMap contributors)"
+SRC_HOT = ("OpenStreetMap via HOT OSM Export hotosm_vnm_points_of_interest, exported 2025 or later "
+           "(ODbL 1.0, © OpenStreetMap contributors)")
+SRC_LEGO = ("CTU-SematX LegoCity opendata at commit a1aabc7 (2025-12-08), treated as CC BY-SA 4.0; "
+            "original source not stated")
 SRC_DVHCVN = ("dvhcvn (daohoangson), crawled from the government GIS portal 2019 (GPL-3.0); "
               "not an official boundary file")
 SRC_2025 = ("thanglequoc/vietnamese-provinces-database export 2026-07-25, geometry from Bando.com.vn "
@@ -62,8 +78,7 @@ SRC_PYPSA = ("pypsa-meets-earth/pypsa-asean 0.1.1 buses (CC BY 4.0; derived from
              "network-simplified positions")
 SRC_SYN = "planmap synthetic demo data"
 SRC_SCHEMATIC = "planmap schematic drawing (not surveyed)"
-
-MOUNTAIN_DISTRICTS = {"Huyện Định Hóa", "Huyện Võ Nhai", "Huyện Đại Từ", "Huyện Phú Lương"}
+ILLUSTRATIVE = "the geometry is illustrative, not taken from the document"
 
 _TONE_FIX = {  # old-style tone placement -> new style, for name matching only
     "oà": "òa", "oá": "óa", "oả": "ỏa", "oã": "õa", "oạ": "ọa",
@@ -87,6 +102,20 @@ def key(s: str) -> str:
     for old, new in _TONE_FIX.items():
         k = k.replace(old, new)
     return k
+
+
+def unit_name(s: str) -> str:
+    """District/province name as the plans write it ("Thành Phố Bắc Kạn" in dvhcvn -> "Thành phố Bắc Kạn")."""
+    return nfc(s).replace("Thành Phố ", "Thành phố ")
+
+
+def osm_tag(row: Any) -> str | None:
+    """The first `key=value` tag of an OSM export row that can make it a facility or a fuel point."""
+    for k in ("amenity", "shop", "leisure", "railway"):
+        v = getattr(row, k, None)
+        if isinstance(v, str) and v:
+            return f"{k}={v}"
+    return None
 
 
 def rng_for(name: str) -> np.random.Generator:
@@ -264,13 +293,17 @@ class Ctx:
                     shares.append((cg.intersection(dg).area / cg.area, j))
             shares.sort(key=lambda t: (-t[0], t[1]))
             keep = [j for s, j in shares if s >= 0.2] or [shares[0][1]]
-            self.former_districts.append("; ".join(nfc(old.loc[j, "ten"]) for j in keep))
+            self.former_districts.append("; ".join(unit_name(old.loc[j, "ten"]) for j in keep))
             provs = []
             for j in keep:
                 p = nfc(old.loc[j, "ten_tinh_cu"]).replace("Tỉnh ", "")
                 if p not in provs:
                     provs.append(p)
             self.former_province.append("; ".join(provs))
+
+        self.hot = read(sources, "hotosm2025/hotosm_poi_facilities_fuel_thainguyen.geojson")
+        self.hot = self.hot.rename(columns=lambda c: c.replace(":", "_"))  # name:vi -> name_vi
+        self.hot = self.hot.sort_values("osm_id", kind="stable").reset_index(drop=True)
 
         places = read(sources, "osm2018/osm2018_places.geojson")
         places = places.sort_values("osm_id", kind="stable").reset_index(drop=True)
@@ -354,27 +387,65 @@ def build_province(ctx: Ctx) -> gpd.GeoDataFrame:
 
 
 def build_districts(ctx: Ctx) -> gpd.GeoDataFrame:
-    d = read(ctx.sources, "admin/tn_pre2025_districts.geojson")
-    d = d.sort_values("ma_huyen", kind="stable").reset_index(drop=True)
-    rows = [dict(code=str(r.ma_huyen), name=nfc(r.ten), kind=nfc(r.loai), area_km2=float(r.dien_tich_km2),
-                 province="Thái Nguyên", valid_from=None, valid_to="2025-06-30", source=SRC_DVHCVN,
-                 accuracy="approximate") for r in d.itertuples()]
+    """The 17 pre-2025 district-level units of today's province, with whether each is mountainous and why."""
+    d = ctx.olddist
+    listed = {unit_name(e["name"]): e for e in
+              yaml.safe_load((ctx.sources / "mountainous_districts.yaml").read_text(encoding="utf-8"))["districts"]}
+    rows = []
+    for r in d.itertuples():
+        name = unit_name(r.ten)
+        m = listed.get(name)
+        if m is None or not isinstance(m.get("mountainous"), bool):
+            raise KeyError(f"mountainous_districts.yaml has no true/false entry for {name}")
+        rows.append(dict(code=str(r.ma_huyen), name=name, kind=nfc(r.loai), area_km2=float(r.dien_tich_km2),
+                         former_province=nfc(r.ten_tinh_cu).replace("Tỉnh ", ""), mountainous=m["mountainous"],
+                         mountainous_basis=nfc(m["basis"]), mountainous_confidence=m["confidence"],
+                         valid_from=None, valid_to="2025-06-30", source=SRC_DVHCVN, accuracy="approximate"))
+    if set(listed) - {r["name"] for r in rows}:
+        raise KeyError(f"mountainous_districts.yaml names unknown districts: {set(listed) - {r['name'] for r in rows}}")
     return gpd.GeoDataFrame(pd.DataFrame(rows), geometry=[as_multipolygon(g) for g in d.geometry], crs=WGS84)
+
+
+POPULATION_NOTE = ("published figure as carried by vietnamese-provinces-database; not checked against Resolution "
+                   "1683/NQ-UBTVQH15 (not available offline)")
+
+
+def population_check(pop: int | None, area_km2: float | None, formed_from: str, province_density: float) -> str | None:
+    """Why a commune's published population is implausible, or None.
+
+    Two tests: a density below a tenth of the province's own (official population / official area), or fewer
+    than 5,000 people in a unit that absorbed a former town (thị trấn) or ward — each such town alone had more."""
+    if pop is None or not area_km2:
+        return None
+    if pop / area_km2 < province_density / 10:
+        return (f"implausible: {pop:,} people on {area_km2:g} km² is {pop / area_km2:.1f}/km², below a tenth of the "
+                f"province's {province_density:.0f}/km²")
+    if pop < 5000 and ("Thị trấn" in formed_from or "Phường" in formed_from):
+        return f"implausible: {pop:,} people in a unit formed from a former town or ward"
+    return None
 
 
 def build_communes(ctx: Ctx) -> gpd.GeoDataFrame:
     c = ctx.communes_raw
+    prov = ctx.facts["province"]["after_2025"]
+    density = prov["population"] / prov["area_km2"]
     rows = []
     for i, r in enumerate(c.itertuples()):
         area = float_or_none(r.dien_tich_km2_cong_bo) or float_or_none(r.areaKm2)
+        pop = int_or_none(r.dan_so_cong_bo)
+        formed = nfc(r.truoc_sap_nhap) or ""
+        flaw = population_check(pop, area, formed, density)
+        note = POPULATION_NOTE if flaw is None else \
+            f"population withheld: the source gives {pop:,}, {flaw}; {POPULATION_NOTE}"
         rows.append(dict(
             code=str(r.code), name=ctx.com_names[i], name_en=nfc(r.nameEn), full_name=nfc(r.fullName),
-            kind=ctx.com_kind[i], area_km2=area, population=int_or_none(r.dan_so_cong_bo),
+            kind=ctx.com_kind[i], area_km2=area, population=None if flaw else pop, population_note=note,
             formed_from=nfc(r.truoc_sap_nhap), former_districts=ctx.former_districts[i],
             former_province=ctx.former_province[i], admin_centre=nfc(r.trung_tam_hc),
             valid_from="2025-07-01", valid_to=None,
-            source=SRC_2025 + "; area/population: published figures; former_districts computed by overlay "
-                   "with dvhcvn pre-2025 districts (GPL-3.0)",
+            source=SRC_2025 + "; area/population: figures carried by that database, not checked against "
+                   "Resolution 1683/NQ-UBTVQH15; former_districts computed by overlay with dvhcvn pre-2025 "
+                   "districts (GPL-3.0)",
             accuracy="approximate"))
     df = pd.DataFrame(rows)
     df["population"] = df["population"].astype("Int64")
@@ -391,23 +462,33 @@ def build_places(ctx: Ctx) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(df, geometry=list(p.geometry), crs=WGS84)
 
 
+def _road_ref(name: str) -> str:
+    """'Quốc lộ 1B' -> 'QL1B' (the ref the schematic road list uses)."""
+    return "QL" + name.split("Quốc lộ", 1)[1].strip() if name.startswith("Quốc lộ") else name
+
+
 def build_roads(ctx: Ctx) -> tuple[gpd.GeoDataFrame, list[LineString]]:
-    places = ctx.places
+    """LegoCity's generalised national roads where they cross the province; the schematic drawing for the rest."""
     rows, geoms = [], []
+    lego = read(ctx.sources, "legocity2025/legocity_giaothong_national_roads_thainguyen.geojson")
+    lego = lego[lego["cap_duong"] == "Quốc Gia"].sort_values("gid", kind="stable")
+    covered: set[str] = set()
+    for name, grp in lego.groupby("ten", sort=True):
+        merged = shapely.line_merge(shapely.union_all([to_m(g) for g in grp.geometry]))
+        parts = [q for q in line_parts(merged.intersection(ctx.prov_m)) if q.length >= 200]
+        ref = _road_ref(nfc(name))
+        for k, part in enumerate(sorted(parts, key=lambda q: (-q.length, q.coords[0]))):
+            rows.append(dict(ref=ref, name=nfc(name), road_class="national", part=k + 1,
+                             note="generalised line (≈1 km between vertices); LegoCity gid "
+                                  + ", ".join(str(g) for g in grp["gid"]),
+                             source=SRC_LEGO, accuracy="approximate"))
+            geoms.append(part)
+        if parts:
+            covered.add(ref)
     for road in ctx.roads_cfg["roads"]:
-        pts: list[Point] = []
-        for wp in road["waypoints"]:
-            if isinstance(wp, str):
-                cand = [(g, c) for g, n, c in zip(places["geometry_m"], places["name"], places["fclass"],
-                                                   strict=True) if key(n) == key(wp)]
-                if not cand:
-                    raise KeyError(f"road waypoint not among OSM places: {wp}")
-                prev = pts[-1] if pts else cand[0][0]
-                cand.sort(key=lambda t: (t[1] == "village", t[0].distance(prev), t[0].x))
-                pts.append(cand[0][0])
-            else:
-                pts.append(to_m(Point(float(wp[0]), float(wp[1]))))
-        line = LineString([(p.x, p.y) for p in pts])
+        if road["ref"] in covered:
+            continue
+        line = LineString([(q.x, q.y) for q in _waypoints(ctx, road["waypoints"])])
         for k, part in enumerate(line_parts(line.intersection(ctx.prov_m))):
             if part.length < 200:
                 continue
@@ -420,6 +501,24 @@ def build_roads(ctx: Ctx) -> tuple[gpd.GeoDataFrame, list[LineString]]:
     return frame(rows, geoms, cols), geoms
 
 
+def _waypoints(ctx: Ctx, waypoints: list) -> list[Point]:
+    """Schematic road waypoints: OSM 2018 place names (nearest match to the previous point) or [lon, lat]."""
+    places = ctx.places
+    pts: list[Point] = []
+    for wp in waypoints:
+        if isinstance(wp, str):
+            cand = [(g, c) for g, n, c in zip(places["geometry_m"], places["name"], places["fclass"],
+                                               strict=True) if key(n) == key(wp)]
+            if not cand:
+                raise KeyError(f"road waypoint not among OSM places: {wp}")
+            prev = pts[-1] if pts else cand[0][0]
+            cand.sort(key=lambda t: (t[1] == "village", t[0].distance(prev), t[0].x))
+            pts.append(cand[0][0])
+        else:
+            pts.append(to_m(Point(float(wp[0]), float(wp[1]))))
+    return pts
+
+
 def _jitter_inside(ctx: Ctx, container, base: Point, dist: float, bearing: float) -> Point:
     for f in (1.0, 0.6, 0.3, 0.1, 0.0):
         p = offset(base, dist * f, bearing)
@@ -428,48 +527,54 @@ def _jitter_inside(ctx: Ctx, container, base: Point, dist: float, bearing: float
     return base
 
 
+def _osm_points(ctx: Ctx, tags: dict[str, str] | tuple[str, ...]) -> list[tuple[Any, str, Point]]:
+    """Rows of the 2025+ OSM export with one of `tags`, inside the 2025 province: (row, tag, metric point)."""
+    out = []
+    for r in ctx.hot.itertuples():
+        tag = osm_tag(r)
+        g = to_m(r.geometry)
+        if tag in tags and ctx.inside(g):
+            out.append((r, tag, g))
+    return out
+
+
+def _osm_name(r: Any) -> str | None:
+    return nfc(getattr(r, "name_vi", None)) or nfc(r.name)
+
+
 def build_public_facilities(ctx: Ctx, railways_m: list) -> tuple[gpd.GeoDataFrame, list[dict]]:
+    """Real facilities only: the 2025+ OSM export, kinds it lacks from OSM 2018, railway stations snapped to OSM."""
     rows: list[dict] = []
     geoms: list[Point] = []
-    src = ctx.sources
-    poi_map = {"hospital": "hospital", "doctors": "clinic", "clinic": "clinic", "school": "school",
-               "university": "school", "college": "school", "supermarket": "supermarket",
-               "department_store": "shopping_centre", "mall": "shopping_centre", "town_hall": "office",
-               "marketplace": "market"}
-    pois = read(src, "osm2018/osm2018_pois.geojson").sort_values("osm_id", kind="stable")
-    for r in pois.itertuples():
-        kind = poi_map.get(r.fclass)
-        g = to_m(r.geometry)
-        if kind is None or not ctx.inside(g):
-            continue
-        rows.append(dict(name=nfc(r.name), kind=kind, commune=ctx.commune_of(g), osm_id=str(r.osm_id),
-                         osm_tag=r.fclass, note=None, source=SRC_OSM, accuracy="exact"))
+    for r, tag, g in _osm_points(ctx, OSM_FACILITY_TAGS):
+        rows.append(dict(name=_osm_name(r), kind=OSM_FACILITY_TAGS[tag], commune=ctx.commune_of(g),
+                         osm_id=f"{r.osm_type.rstrip('s')}/{r.osm_id}", osm_tag=tag,
+                         note="kind from the OSM tag as mapped (some tags are dubious, e.g. a shop tagged "
+                              "supermarket)" if tag == "shop=supermarket" else None,
+                         source=SRC_HOT, accuracy="exact"))
         geoms.append(g)
+    have = {r["kind"] for r in rows}
     rail = shapely.union_all(railways_m) if railways_m else None
-    tr = read(src, "osm2018/osm2018_transport.geojson").sort_values("osm_id", kind="stable")
-    for r in tr.itertuples():
+    tr = read(ctx.sources, "osm2018/osm2018_transport.geojson").sort_values("osm_id", kind="stable")
+    for r in tr.itertuples():  # OSM 2018 only for kinds the 2025 export lacks (railway stations)
         g = to_m(r.geometry)
-        if r.fclass != "bus_station" or not ctx.inside(g):
-            continue
         name = nfc(r.name)
-        kind, note = "bus_station", None
-        if name and key(name).startswith("ga ") and rail is not None and rail.distance(g) < 150:
-            kind = "train_station"
-            name = "Ga Thái Nguyên" if key(name) == "ga thai nguyen" else name
-            note = "OSM-tagged bus_station, named 'Ga …' and next to the railway: classified as train_station"
-        rows.append(dict(name=name, kind=kind, commune=ctx.commune_of(g), osm_id=str(r.osm_id),
-                         osm_tag=r.fclass, note=note, source=SRC_OSM, accuracy="exact"))
+        if r.fclass != "bus_station" or not ctx.inside(g) or not name or not key(name).startswith("ga ") \
+                or rail is None or rail.distance(g) >= 150 or "train_station" in have:
+            continue
+        rows.append(dict(name="Ga Thái Nguyên" if key(name) == "ga thai nguyen" else name, kind="train_station",
+                         commune=ctx.commune_of(g), osm_id=f"node/{r.osm_id}", osm_tag="amenity=bus_station",
+                         note="OSM 2018: tagged bus_station, named 'Ga …' and next to the railway: a railway station",
+                         source=SRC_OSM, accuracy="exact"))
         geoms.append(g)
-    # railway stations: known station names snapped onto the OSM railway lines
-    if rail is not None:
+    if rail is not None and "train_station" not in have:  # known station names snapped onto the OSM railway
         for name, lon, lat in (("Ga Quán Triều", 105.804, 21.622), ("Ga Lưu Xá", 105.858, 21.553),
                                ("Ga Lương Sơn", 105.853, 21.500), ("Ga Phổ Yên", 105.866, 21.421),
                                ("Ga Trại Cau", 105.948, 21.596)):
             p0 = to_m(Point(lon, lat))
             if rail.distance(p0) > 3000:
                 continue
-            g = rail.interpolate(rail.project(p0)) if rail.geom_type == "LineString" else \
-                shapely.ops.nearest_points(rail, p0)[0]
+            g = Point(shapely.shortest_line(rail, p0).coords[0])
             if not ctx.inside(g):
                 continue
             rows.append(dict(name=name, kind="train_station", commune=ctx.commune_of(g), osm_id=None,
@@ -478,34 +583,13 @@ def build_public_facilities(ctx: Ctx, railways_m: list) -> tuple[gpd.GeoDataFram
                              source="planmap placement on OpenStreetMap 2018 railway (ODbL)",
                              accuracy="approximate"))
             geoms.append(g)
-    # synthetic civic facilities around every commune centre
-    rng = rng_for("public_facilities")
-    synth: list[dict] = []
-    for i, name in enumerate(ctx.com_names):
-        c = ctx.centre(i)
-        poly = ctx.com_m[i]
-        lvl = ctx.com_kind[i].lower()  # "xã" / "phường"
-        formed = nfc(ctx.communes_raw["truoc_sap_nhap"].iloc[i]) or ""
-        pop = int_or_none(ctx.communes_raw["dan_so_cong_bo"].iloc[i]) or 0
-        urban = ctx.com_kind[i] == "Phường" or "Thị trấn" in formed or pop >= 25000
-        items = [("office", f"UBND {lvl} {name}", 60), ("school", f"Trường THCS {name}", 300),
-                 ("school", f"Trường Tiểu học {name}", 550), ("clinic", f"Trạm y tế {lvl} {name}", 250),
-                 ("market", f"Chợ {name}" if not name.startswith("Chợ") else f"Chợ trung tâm {name}", 180)]
-        if urban:
-            items += [("school", f"Trường THPT {name}", 900), ("hospital", f"Bệnh viện đa khoa {name}", 1100),
-                      ("supermarket", f"Siêu thị {name}", 450), ("stadium", f"Sân vận động {name}", 800),
-                      ("bus_station", f"Bến xe {name}", 1300)]
-        if ctx.com_kind[i] == "Phường" and pop >= 40000:
-            items += [("shopping_centre", f"Trung tâm thương mại {name}", 650)]
-        for kind, fname, dist in items:
-            p = _jitter_inside(ctx, poly, c, dist * float(rng.uniform(0.8, 1.25)), float(rng.uniform(0, 360)))
-            row = dict(name=fname, kind=kind, commune=name, osm_id=None, osm_tag=None, note=None,
-                       source=SRC_SYN, accuracy="synthetic")
-            rows.append(row)
-            geoms.append(p)
-            synth.append(dict(row, geometry_m=p))
     cols = ["name", "kind", "commune", "osm_id", "osm_tag", "note", "source", "accuracy"]
-    return frame(rows, geoms, cols), synth
+    return frame(rows, geoms, cols), [dict(r, geometry_m=g) for r, g in zip(rows, geoms, strict=True)]
+
+
+def plan_reference(document: str, feature: str, size: str, place: str, illustrative: bool) -> str:
+    """The plan fact a drawn feature stands for ("<document>: <feature>, <size>, <place>") and whether it is drawn."""
+    return f"{document}: {feature}, {size}, {place}" + (f"; {ILLUSTRATIVE}" if illustrative else "")
 
 
 def _place_polygon(ctx: Ctx, anchor: Point, make, container, avoid: list, gap: float,
@@ -576,15 +660,22 @@ def build_parks(ctx: Ctx) -> tuple[gpd.GeoDataFrame, list]:
         if area_ha is None:
             note_parts.append(f"official area unknown: polygon drawn with a nominal {p['nominal_area_ha']} ha")
         note_parts.append(how)
+        basis = nfc(p.get("legal_basis")) or plan
+        acc = "schematic" if "centre of the 2025 commune" in how else "approximate"  # no known site: commune centre
+        name = f"KCN {nfc(p['name'])}"
         rows.append(dict(
-            name=f"KCN {nfc(p['name'])}", status=p["status"], area_ha=area_ha,
-            legal_basis=nfc(p.get("legal_basis")) or plan, commune=ctx.commune_of(poly.representative_point()),
-            district=nfc(p["district"]), note="; ".join(note_parts),
+            name=name, status=p["status"], area_ha=area_ha, legal_basis=None if acc in SYNTHETIC_LEVELS else basis,
+            plan_reference=plan_reference(basis, name, f"{area_ha:g} ha" if area_ha else "area not published",
+                                          f"{nfc(p['district'])}, 2025 commune {p['commune_2025']}",
+                                          acc in SYNTHETIC_LEVELS),
+            commune=ctx.commune_of(poly.representative_point()), district=nfc(p["district"]),
+            note="; ".join(note_parts),
             source=facts["citations"]["parks_source"] + "; geometry: " + SRC_SCHEMATIC
                    + (" based on OpenStreetMap 2018 (ODbL)" if "OSM" in how else ""),
-            accuracy="approximate"))
+            accuracy=acc))
         geoms.append(poly)
-    cols = ["name", "status", "area_ha", "legal_basis", "commune", "district", "note", "source", "accuracy"]
+    cols = ["name", "status", "area_ha", "legal_basis", "plan_reference", "commune", "district", "note", "source",
+            "accuracy"]
     return frame(rows, [as_multipolygon(g) for g in geoms], cols), geoms
 
 
@@ -619,10 +710,14 @@ def build_clusters(ctx: Ctx, parks: list) -> tuple[gpd.GeoDataFrame, list, list[
         if c.get("note"):
             note += "; " + nfc(c["note"])
         phase = "2026-2030" if st == "planned" else "2021-2025"
-        specs.append(dict(name=f"CCN {nfc(c['name'])}", status=st, plan_phase=phase, area_ha=float(c["area_ha"]),
-                          area_estimated=True, ci=ci, district=nfc(c["district"]), legal_basis=plan, note=note,
+        name = f"CCN {nfc(c['name'])}"
+        change = {"dropped": "dropped in", "reduced": "reduced in"}.get(st, "added in")
+        ref = (plan, f"{name} {change} the 2021–2030 cluster plan revision",
+               f"~{c['area_ha']} ha (planmap estimate)", f"{nfc(c['district'])}, 2025 commune {ctx.com_names[ci]}")
+        specs.append(dict(name=name, status=st, plan_phase=phase, area_ha=float(c["area_ha"]),
+                          area_estimated=True, ci=ci, district=nfc(c["district"]), ref=ref, note=note,
                           source=facts["citations"]["clusters_source"] + "; geometry: planmap synthetic shape",
-                          accuracy="synthetic", mountain=False))
+                          accuracy="synthetic"))
     named_live = [s for s in specs if s["status"] != "dropped"]
     n_old_total = tgt["industrial_clusters_old_thai_nguyen"]["count"]
     n_syn = n_old_total - len(named_live)
@@ -655,10 +750,15 @@ def build_clusters(ctx: Ctx, parks: list) -> tuple[gpd.GeoDataFrame, list, list[
                 "({} clusters / {} ha); not an official cluster")
     syn_src = SRC_SYN + " (counts/area totals from the plan facts, ◐ unverified)"
 
-    def syn_spec(i: int, status: str, phase: str, area: float, note: str) -> dict:
+    old_total = tgt["industrial_clusters_old_thai_nguyen"]
+
+    def syn_spec(i: int, status: str, phase: str, area: float, note: str,
+                 stands_for: tuple[str, str] = (plan, f"one of the {old_total['count']} clusters / "
+                                                      f"{old_total['area_ha']} ha of former Thái Nguyên")) -> dict:
+        ref = (stands_for[0], stands_for[1] + " (name invented)", f"{area} ha (invented)",
+               f"{ctx.main_district(i)} (position invented)")
         return dict(name=None, status=status, plan_phase=phase, area_ha=area, area_estimated=True, ci=i,
-                    district=ctx.main_district(i), legal_basis=plan, note=note, source=syn_src,
-                    accuracy="synthetic", mountain=True)
+                    district=ctx.main_district(i), ref=ref, note=note, source=syn_src, accuracy="synthetic")
 
     for k, i in enumerate(chosen):
         if k < n_syn_exist:
@@ -669,13 +769,13 @@ def build_clusters(ctx: Ctx, parks: list) -> tuple[gpd.GeoDataFrame, list, list[
             j = k - n_syn_exist
             specs.append(syn_spec(i, "planned", "2021-2025" if j % 3 == 0 else "2026-2030", pl_areas[j],
                                   syn_note.format(n_old_total, tgt["industrial_clusters_old_thai_nguyen"]["area_ha"])))
+    bk_total = f"{bk_n} existing clusters, {tgt['end_2024_existing_clusters_former_bac_kan']['area_ha']} ha"
     for k, i in enumerate(bk_chosen):
-        s = syn_spec(i, "existing", "2021-2025", bk_areas[k],
-                     f"SYNTHETIC demonstration cluster in former Bắc Kạn ({bk_n} existing clusters, "
-                     f"{tgt['end_2024_existing_clusters_former_bac_kan']['area_ha']} ha at end 2024); "
-                     "name, position and area invented")
-        s["legal_basis"] = "Quy hoạch tỉnh Bắc Kạn thời kỳ 2021–2030 (số hiệu quyết định chưa xác minh)"
-        specs.append(s)
+        specs.append(syn_spec(i, "existing", "2021-2025", bk_areas[k],
+                              f"SYNTHETIC demonstration cluster in former Bắc Kạn ({bk_total} at end 2024); "
+                              "name, position and area invented",
+                              ("Quy hoạch tỉnh Bắc Kạn thời kỳ 2021–2030 (số hiệu quyết định chưa xác minh)",
+                               f"one of the {bk_total} of former Bắc Kạn at end 2024")))
 
     used: dict[str, int] = {}
     for s in specs:
@@ -700,32 +800,42 @@ def build_clusters(ctx: Ctx, parks: list) -> tuple[gpd.GeoDataFrame, list, list[
         geoms.append(poly)
         rows.append(dict(name=s["name"], status=s["status"], plan_phase=s["plan_phase"], area_ha=s["area_ha"],
                          area_estimated=s["area_estimated"], district=s["district"],
-                         commune=ctx.commune_of(poly.representative_point()), legal_basis=s["legal_basis"],
-                         note=s["note"], source=s["source"], accuracy=s["accuracy"]))
+                         commune=ctx.commune_of(poly.representative_point()), legal_basis=None,
+                         plan_reference=plan_reference(*s["ref"], True), note=s["note"], source=s["source"],
+                         accuracy=s["accuracy"]))
         placed.append(dict(rows[-1], geometry_m=poly))
     cols = ["name", "status", "plan_phase", "area_ha", "area_estimated", "district", "commune", "legal_basis",
-            "note", "source", "accuracy"]
+            "plan_reference", "note", "source", "accuracy"]
     return frame(rows, [as_multipolygon(g) for g in geoms], cols), geoms, placed
 
 
+FUEL_BRANDS = {"petrolimex": "Petrolimex", "pvoil": "PVOIL", "pv oil": "PVOIL", "mipec": "Mipec",
+               "agrexim": "Agrexim", "comeco": "Comeco", "saigon petro": "Saigon Petro"}
+
+
+def _brand_in(name: str | None) -> str | None:
+    """A retail brand named in an OSM `name` (the export has no brand/operator tags)."""
+    k = key(name or "")
+    return next((b for alias, b in FUEL_BRANDS.items() if alias in k), None)
+
+
 def build_fuel(ctx: Ctx, roads_m: list, facilities: list[dict]) -> gpd.GeoDataFrame:
+    """Existing stations: the 2025+ OSM fuel points (exact); planned ones: a synthetic network (and test cases)."""
     rng = rng_for("fuel_stations")
     rows, geoms = [], []
-    fuel = read(ctx.sources, "osm2018/osm2018_fuel.geojson").sort_values("osm_id", kind="stable")
-    for r in fuel.itertuples():
-        g = to_m(r.geometry)
-        if not ctx.inside(g):
-            continue
-        nm = nfc(r.name)
-        rows.append(dict(name=nm, status="existing", grade=None,
-                         operator="Petrolimex" if nm and "petrolimex" in nm.lower() else None,
-                         commune=ctx.commune_of(g), osm_id=str(r.osm_id), note=None, source=SRC_OSM,
+    for r, tag, g in _osm_points(ctx, OSM_FUEL_TAGS):
+        nm = _osm_name(r)
+        note = None if tag == "amenity=fuel" else \
+            f"OSM {tag}: a fuel point, possibly a roadside seller rather than a licensed station"
+        brand = _brand_in(nm)
+        if brand:
+            note = "; ".join(filter(None, (note, "operator read from the OSM name (no brand/operator tag)")))
+        rows.append(dict(name=nm, status="existing", grade=None, operator=brand, commune=ctx.commune_of(g),
+                         osm_id=f"{r.osm_type.rstrip('s')}/{r.osm_id}", osm_tag=tag, note=note, source=SRC_HOT,
                          accuracy="exact"))
         geoms.append(g)
-    operators = ["Petrolimex", "PVOIL", "Mipec", "Doanh nghiệp tư nhân"]
-    op_p = [0.45, 0.2, 0.07, 0.28]
     cands: list[Point] = []
-    for line in roads_m:  # along the schematic national roads
+    for line in roads_m:  # along the national roads
         d = float(rng.uniform(500, 3000))
         while d < line.length:
             p = line.interpolate(d)
@@ -740,55 +850,45 @@ def build_fuel(ctx: Ctx, roads_m: list, facilities: list[dict]) -> gpd.GeoDataFr
             p = offset(c, float(rng.uniform(350, 1500)), float(rng.uniform(0, 360)))
             if ctx.com_m[i].covers(p):
                 cands.append(p)
-    # keep stations >= 300 m apart (QCVN 01:2021/BXD §2.6.11) and >= 60 m from crowded places
+    # planned sites >= 300 m from any station (QCVN 01:2021/BXD §2.6.11) and >= 60 m from crowded places
     crowded = [f["geometry_m"] for f in facilities if f["kind"] != "office"]
     crowd_tree = shapely.STRtree(crowded)
     kept: list[Point] = list(geoms)
     per_commune: dict[str, int] = {}
+    operators, op_p = ["Petrolimex", "PVOIL", "Mipec", "Doanh nghiệp tư nhân"], [0.45, 0.2, 0.07, 0.28]
+
+    def planned(p: Point, grade: int | None, op: str, note: str | None) -> None:
+        com = ctx.commune_of(p)
+        per_commune[com] = per_commune.get(com, 0) + 1
+        rows.append(dict(name=f"Cửa hàng xăng dầu quy hoạch {com} {per_commune[com]}", status="planned",
+                         grade=grade, operator=op, commune=com, osm_id=None, osm_tag=None, note=note,
+                         source=SRC_SYN, accuracy="synthetic"))
+        geoms.append(p)
+
     for p in cands:
-        if not ctx.inside(p):
+        if not ctx.inside(p) or any(p.distance(k) < 300 for k in kept) or \
+                len(crowd_tree.query(p, predicate="dwithin", distance=60.0)):
             continue
-        if any(p.distance(k) < 300 for k in kept):
-            continue
-        if len(crowd_tree.query(p, predicate="dwithin", distance=60.0)):
+        op = str(rng.choice(operators, p=op_p))
+        grade = int(rng.choice([1, 2, 3, 0], p=[0.15, 0.45, 0.3, 0.1])) or None
+        if rng.random() < 0.85:  # the share that used to be synthetic "existing" stations: real ones replace it
             continue
         kept.append(p)
-        com = ctx.commune_of(p)
-        per_commune[com] = per_commune.get(com, 0) + 1
-        op = str(rng.choice(operators, p=op_p))
-        grade = rng.choice([1, 2, 3, 0], p=[0.15, 0.45, 0.3, 0.1])
-        rows.append(dict(name=f"Cửa hàng xăng dầu {com} {per_commune[com]}",
-                         status="existing" if rng.random() < 0.85 else "planned",
-                         grade=int(grade) or None, operator=op, commune=com, osm_id=None, note=None,
-                         source=SRC_SYN, accuracy="synthetic"))
-        geoms.append(p)
-    # deliberate conflicts so that the planning checks have something to find
-    schools = [f for f in facilities if f["kind"] == "school" and f["name"].startswith("Trường THCS")]
-    markets = [f for f in facilities if f["kind"] == "market"]
-    conflicts = [(schools[5], 35.0, "within 50 m of a school"), (schools[40], 42.0, "within 50 m of a school"),
-                 (schools[77], 28.0, "within 50 m of a school"), (markets[20], 40.0, "within 50 m of a market")]
-    for j, (f, dist, why) in enumerate(conflicts):
-        p = offset(f["geometry_m"], dist, 45.0 + 90 * j)
-        com = ctx.commune_of(p)
-        per_commune[com] = per_commune.get(com, 0) + 1
-        rows.append(dict(name=f"Cửa hàng xăng dầu {com} {per_commune[com]}", status="existing", grade=3,
-                         operator="Doanh nghiệp tư nhân", commune=com, osm_id=None,
-                         note=f"synthetic test case: {why} ({f['name']})", source=SRC_SYN, accuracy="synthetic"))
-        geoms.append(p)
-    base_idx = [i for i, r in enumerate(rows) if r["accuracy"] == "synthetic" and r["status"] == "existing"]
-    for j, (dist, status) in enumerate(((180.0, "existing"), (220.0, "existing"), (120.0, "planned"))):
-        b = geoms[base_idx[10 + 37 * j]]
-        p = offset(b, dist, 120.0 + 50 * j)
-        if not ctx.inside(p):
-            continue
-        com = ctx.commune_of(p)
-        per_commune[com] = per_commune.get(com, 0) + 1
-        rows.append(dict(name=f"Cửa hàng xăng dầu {com} {per_commune[com]}", status=status, grade=2,
-                         operator="PVOIL", commune=com, osm_id=None,
-                         note=f"synthetic test case: {dist:.0f} m from another station (< 300 m)",
-                         source=SRC_SYN, accuracy="synthetic"))
-        geoms.append(p)
-    cols = ["name", "status", "grade", "operator", "commune", "osm_id", "note", "source", "accuracy"]
+        planned(p, grade, op, None)
+    # deliberate conflicts so that the planning checks have something to find (planned sites only)
+    schools = [f for f in facilities if f["kind"] == "school" and f["accuracy"] == "exact"]
+    markets = [f for f in facilities if f["kind"] == "market" and f["accuracy"] == "exact"]
+    conflicts = [(schools[len(schools) // 7], 35.0, "school"), (schools[len(schools) // 2], 42.0, "school"),
+                 (schools[5 * len(schools) // 6], 28.0, "school"), (markets[len(markets) // 2], 40.0, "market")]
+    for j, (f, dist, what) in enumerate(conflicts):
+        planned(offset(f["geometry_m"], dist, 45.0 + 90 * j), 3, "Doanh nghiệp tư nhân",
+                f"synthetic test case: within 50 m of a {what} ({f['name'] or f['osm_id']})")
+    base_idx = [i for i, r in enumerate(rows) if r["accuracy"] == "exact"]
+    for j, dist in enumerate((180.0, 220.0, 120.0)):
+        p = offset(geoms[base_idx[(5 + 13 * j) % len(base_idx)]], dist, 120.0 + 50 * j)
+        if ctx.inside(p):
+            planned(p, 2, "PVOIL", f"synthetic test case: {dist:.0f} m from an existing station (< 300 m)")
+    cols = ["name", "status", "grade", "operator", "commune", "osm_id", "osm_tag", "note", "source", "accuracy"]
     df = frame(rows, geoms, cols)
     df["grade"] = df["grade"].astype("Int64")
     return df
@@ -810,6 +910,9 @@ def build_lpg(ctx: Ctx) -> gpd.GeoDataFrame:
     df = frame(rows, geoms, ["name", "status", "capacity_kg", "commune", "source", "accuracy"])
     df["capacity_kg"] = df["capacity_kg"].astype("Int64")
     return df
+
+
+HYDRO_STATUS = {"Đang vận hành": "operating", "Đang xây dựng": "construction"}
 
 
 def build_power_plants(ctx: Ctx) -> tuple[gpd.GeoDataFrame, list[dict]]:
@@ -834,8 +937,20 @@ def build_power_plants(ctx: Ctx) -> tuple[gpd.GeoDataFrame, list[dict]]:
         geoms.append(g)
         if st == "operating":
             nodes.append(dict(id=f"plant:{plant}", name=name, point=g, kv=110, synthetic=False))
+    hydro = read(ctx.sources, "legocity2025/legocity_thuydien_hydropower_bbox.geojson").sort_values("map_id")
+    for r in hydro.itertuples():  # small hydropower: connected at medium voltage, so not nodes of the 110 kV tree
+        g = to_m(r.geometry)
+        if not ctx.inside(g):
+            continue
+        cited = " ".join(nfc(r.Nguon).split()) if nfc(r.Nguon) else None
+        rows.append(dict(name=f"Thủy điện {nfc(r.Name)}", name_en=None, status=HYDRO_STATUS[nfc(r.Status)],
+                         fuel="hydro", capacity_mw=float(r.CSuat_MW), units=None,
+                         start_year=int_or_none(r.Van_hanh), owner=nfc(r.Chu_DT), commune=ctx.commune_of(g),
+                         note=f"LegoCity cites: {cited}" if cited else "LegoCity cites no source for this plant",
+                         source=SRC_LEGO, accuracy="exact"))
+        geoms.append(g)
     df = frame(rows, geoms, ["name", "name_en", "status", "fuel", "capacity_mw", "units", "start_year", "owner",
-                             "commune", "source", "accuracy"])
+                             "commune", "note", "source", "accuracy"])
     df["start_year"] = df["start_year"].astype("Int64")
     return df, nodes
 
@@ -875,7 +990,7 @@ def build_substations(ctx: Ctx, parks_rows: list[tuple[str, Any]]) -> tuple[gpd.
             continue
         name = f"TBA 110kV {pname}"
         rows.append(dict(name=name, station_id=f"syn:{k + 1}", voltage_kv=110, voltages="110/22",
-                         status="existing", commune=ctx.commune_of(p),
+                         status="assumed", commune=ctx.commune_of(p),
                          source=SRC_SYN + " (substation serving an industrial park)", accuracy="synthetic"))
         geoms.append(p)
         nodes.append(dict(id=f"syn:{k + 1}", name=name, point=p, kv=110, synthetic=True))
@@ -887,16 +1002,19 @@ def build_power_lines(ctx: Ctx, nodes: list[dict], clusters: list[dict], parks: 
     rows, geoms = [], []
 
     def add(a: dict, b_name: str, b_pt: Point, kv: int, synthetic: bool):
+        """A straight line: no route of it is known, so it is synthetic and its status only assumed."""
         line = LineString([(a["point"].x, a["point"].y), (b_pt.x, b_pt.y)])
-        acc = "synthetic" if synthetic else "schematic"
-        src = (SRC_SYN if synthetic else SRC_SCHEMATIC + " between substations of pypsa-asean (CC BY 4.0) "
-               "and GEM plants (CC BY 4.0)")
+        how = ("invented feeder to an industrial park/cluster" if kv < 110 else
+               "edge of a minimum spanning tree of the " + ("220 kV stations" if kv >= 220 else
+                                                            "substations and operating plants")
+               + ("" if synthetic else " (end points: pypsa-asean substations, CC BY 4.0; GEM plants, CC BY 4.0)"))
         for part in line_parts(line.intersection(ctx.prov_m)):
             if part.length < 20:
                 continue
             rows.append(dict(name=f"Đường dây {kv}kV {a['name']} – {b_name}", voltage_kv=kv,
-                             from_station=a["name"], to_station=b_name, status="existing", source=src,
-                             accuracy=acc))
+                             from_station=a["name"], to_station=b_name, status="assumed",
+                             note="straight line, not a real route: whether and where such a line exists is "
+                                  "unknown", source=f"{SRC_SYN}: {how}", accuracy="synthetic"))
             geoms.append(part)
 
     hv = [n for n in nodes if n["kv"] >= 220]
@@ -915,7 +1033,7 @@ def build_power_lines(ctx: Ctx, nodes: list[dict], clusters: list[dict], parks: 
         src = min(nodes, key=lambda n: (n["point"].distance(tp), n["id"]))
         kv = 35 if src["point"].distance(tp) > 6000 else 22
         add(src, name, tp, kv, True)
-    cols = ["name", "voltage_kv", "from_station", "to_station", "status", "source", "accuracy"]
+    cols = ["name", "voltage_kv", "from_station", "to_station", "status", "note", "source", "accuracy"]
     df = frame(rows, geoms, cols)
     df["voltage_kv"] = df["voltage_kv"].astype("Int64")
     return df
@@ -959,7 +1077,7 @@ def build_mineral_areas(ctx: Ctx, mines: list[dict], clusters: list[dict]) -> gp
     cit = ctx.facts["citations"]
     plan866, res1277 = cit["mineral_plan"], cit["mineral_reserve"]
     prohibited_basis = "Luật Địa chất và Khoáng sản 54/2024/QH15 (khu vực cấm/tạm cấm hoạt động khoáng sản)"
-    specs: list[tuple] = []  # (name, area_type, mineral, area_ha, anchor point, legal_basis)
+    specs: list[tuple] = []  # (name, area_type, mineral, area_ha, anchor point, document)
     for m in mines:
         if m["mineral"] == "iron":
             specs.append((f"Khu khai thác quặng sắt {m['name'].replace('Mỏ sắt ', '')}", "mining", "iron",
@@ -1023,13 +1141,18 @@ def build_mineral_areas(ctx: Ctx, mines: list[dict], clusters: list[dict]) -> gp
         poly = as_multipolygon(poly)
         if poly.is_empty:
             continue
-        rows.append(dict(name=name, area_type=atype, mineral=mineral, area_ha=round(poly.area / 1e4, 1),
-                         legal_basis=basis, commune=ctx.commune_of(poly.representative_point()),
-                         note="SYNTHETIC polygon for demonstration; the legal basis names the kind of document "
+        commune, area = ctx.commune_of(poly.representative_point()), round(poly.area / 1e4, 1)
+        what = f"the kind of document that delineates {atype} areas" + (f" ({mineral})" if mineral else "")
+        rows.append(dict(name=name, area_type=atype, mineral=mineral, area_ha=area, legal_basis=None,
+                         plan_reference=plan_reference(basis, what + "; this one is invented", f"{area} ha drawn",
+                                                       f"commune {commune}", True),
+                         commune=commune,
+                         note="SYNTHETIC polygon for demonstration; plan_reference names the kind of document "
                               "such areas come from, not a real delineation",
                          source=SRC_SYN, accuracy="synthetic"))
         geoms.append(poly)
-    cols = ["name", "area_type", "mineral", "area_ha", "legal_basis", "commune", "note", "source", "accuracy"]
+    cols = ["name", "area_type", "mineral", "area_ha", "legal_basis", "plan_reference", "commune", "note", "source",
+            "accuracy"]
     return frame(rows, geoms, cols)
 
 
@@ -1050,6 +1173,8 @@ def _finalise(df: gpd.GeoDataFrame, lid: str) -> gpd.GeoDataFrame:
     bad = set(df["accuracy"]) - set(ACCURACY)
     if bad or df["source"].isna().any():
         raise AssertionError(f"{lid}: bad accuracy/source {bad}")
+    if "legal_basis" in df.columns and (df["legal_basis"].notna() & df["accuracy"].isin(SYNTHETIC_LEVELS)).any():
+        raise AssertionError(f"{lid}: a schematic/synthetic feature carries a legal_basis (use plan_reference)")
     return df
 
 

@@ -16,7 +16,7 @@ from pyproj import Transformer
 from tests import pdf
 from tests.conftest import REPO
 
-# A fuel station proposed 20 m from a synthetic school of the default dataset, and a site in open country.
+# A fuel station proposed in Thái Nguyên city (real OSM facilities and stations of the default dataset around it).
 CITY_SITE = {"type": "Feature", "properties": {"kind": "fuel_station", "name": "CHXD đề xuất <b>1</b>"},
              "geometry": {"type": "Point", "coordinates": [105.84, 21.59]}}
 

@@ -159,7 +159,7 @@ def test_title_is_text_not_markup(dataset):
 def test_only_drawn_layers_are_in_the_legend(dataset):
     pdf = render_map(dataset, collections="power_lines,substations", size="A4", dpi=72, today=TODAY)
     text = _pdf_text(pdf)
-    assert "Đường dây điện (sơ đồ)" in text and "110 kV" in text and "Trạm biến áp" in text
+    assert "Đường dây điện (minh họa)" in text and "110 kV" in text and "Trạm biến áp" in text
     assert "Cụm công nghiệp" not in text
     assert "PyPSA-ASEAN" in text  # its source is credited
 
