@@ -11,7 +11,9 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import pytest
+import shapely
 from pyproj import Transformer
+from shapely.geometry import shape
 
 from tests import pdf
 from tests.conftest import REPO
@@ -143,3 +145,55 @@ def test_batch_command_refuses_bad_rows_and_writes_nothing(tmp_path):
     assert result.returncode != 0
     assert "row 2" in result.stderr and "spaceport" in result.stderr
     assert [p.name for p in tmp_path.iterdir()] == ["bad.csv"]
+
+
+def _district_square(client, name: str, width: float, height: float) -> list:
+    """A width × height metre square (VN-2000) inside the named pre-2025 district, as CRS84 coordinates."""
+    doc = client.get("/collections/districts/items", params={"name": name}).json()
+    [feature] = doc["features"]
+    inside = shapely.point_on_surface(shape(feature["geometry"]))
+    to_vn = Transformer.from_crs("OGC:CRS84", "EPSG:9213", always_xy=True)
+    back = Transformer.from_crs("EPSG:9213", "OGC:CRS84", always_xy=True)
+    x, y = to_vn.transform(inside.x, inside.y)
+    ring = [(x, y), (x + width, y), (x + width, y + height), (x, y + height), (x, y)]
+    return [[list(back.transform(px, py)) for px, py in ring]]
+
+
+@pytest.mark.parametrize("district", ["Huyện Ba Bể", "Huyện Chợ Mới"])
+def test_a_7_ha_cluster_in_former_bac_kan_gets_the_mountainous_minimum(client, district):
+    site = {"type": "Feature", "properties": {"kind": "industrial_cluster", "name": "CCN thử"},
+            "geometry": {"type": "Polygon", "coordinates": _district_square(client, district, 350, 200)}}
+    report = client.post("/checks", params={"lang": "en"}, json=site).json()
+    area = next(r for r in report["results"] if r["rule"] == "industrial_cluster.area")
+    assert area["measured"] == pytest.approx(7.0, abs=0.01)  # 350 m × 200 m, measured in VN-2000
+    assert area["status"] == "pass" and area["threshold"][0] == 5 and district in area["note"]
+    assert report["context"]["district_pre2025"]["name"] == district
+    assert report["context"]["district_pre2025"]["former_province"] == "Bắc Kạn"
+
+
+def test_a_planned_clusters_name_drawn_elsewhere_is_not_in_the_plan(client):
+    site = {"type": "Feature", "properties": {"kind": "industrial_cluster", "name": "CCN Gia Sàng"},
+            "geometry": {"type": "Polygon", "coordinates": _district_square(client, "Huyện Ba Bể", 500, 400)}}
+    report = client.post("/checks", params={"lang": "en"}, json=site).json()
+    in_plan = next(r for r in report["results"] if r["rule"] == "industrial_cluster.in_plan")
+    assert in_plan["status"] == "fail" and "not where the plan puts it" in in_plan["message"]
+
+
+def test_eight_metres_from_a_220_kv_centreline_is_inside_the_corridor(client):
+    lines = client.get("/collections/power_lines/items", params={"voltage_kv": 220, "limit": 1}).json()["features"]
+    line = shape(lines[0]["geometry"])
+    to_vn = Transformer.from_crs("OGC:CRS84", "EPSG:9213", always_xy=True)
+    back = Transformer.from_crs("EPSG:9213", "OGC:CRS84", always_xy=True)
+    metric = shapely.transform(line, lambda xy: np.column_stack(to_vn.transform(xy[:, 0], xy[:, 1])))
+    mid = metric.interpolate(0.5, normalized=True)
+    ahead = metric.interpolate(0.5 * metric.length + 1)
+    dx, dy = ahead.x - mid.x, ahead.y - mid.y
+    norm = (dx ** 2 + dy ** 2) ** 0.5
+    x, y = mid.x - dy / norm * 8, mid.y + dx / norm * 8  # 8 m off the centreline, at a right angle
+    site = {"type": "Feature", "properties": {"kind": "factory"},
+            "geometry": {"type": "Point", "coordinates": list(back.transform(x, y))}}
+    report = client.post("/checks", json=site).json()
+    corridor = next(r for r in report["results"] if r["rule"] == "site.power_line_corridor")
+    assert corridor["measured"] == pytest.approx(8.0, abs=0.05)
+    assert corridor["status"] == "fail"  # 6 m from the outermost conductor, ~5.5 m from the centreline
+    assert corridor["evidence_accuracy"] == "synthetic" and report["indicative"] is True

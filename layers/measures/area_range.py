@@ -91,7 +91,8 @@ class AreaRange(Measure):
         reduced = self.params.reduced_min
         field = reduced.where_district_field
         districts = batch.engine.units_of(batch.geoms, "districts", admin.district_day(batch.day),
-                                          (field,) if field else ()) if field else [None] * len(batch)
+                                          (field, f"{field}_confidence", f"{field}_basis")) if field \
+            else [None] * len(batch)
         for i in range(len(batch)):
             district = districts[i]
             if reduced.where_property and batch.properties(i).get(reduced.where_property):
@@ -110,9 +111,11 @@ class AreaRange(Measure):
                 related[i].append({k: v for k, v in district.items()})
                 if bool(district[field]):
                     low[i] = uncertain_low[i] = reduced.value
+                    sure = district.get(f"{field}_confidence") or reduced.district_list_confidence
                     note[i] = text(f"áp dụng diện tích tối thiểu giảm {reduced.value:g} ha: huyện miền núi "
-                                   f"({district['name']})", f"reduced minimum {reduced.value:g} ha applies: "
-                                   f"mountainous district ({district['name']})")
+                                   f"({district['name']}; độ tin cậy của danh sách: {sure})",
+                                   f"reduced minimum {reduced.value:g} ha applies: mountainous district "
+                                   f"({district['name']}; list confidence: {sure})")
 
     def sentence(self, status, measured, threshold, related, note, lang) -> str:
         low, high = threshold
