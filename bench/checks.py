@@ -406,9 +406,20 @@ class Naive:
                     return w.width_m
             return table[-1].width_m
 
-        lines["width_m"] = [width(v) for v in pd.to_numeric(lines[corridor.params.corridor.by], errors="coerce")]
-        self.lines = lines[["width_m", "geometry"]]
-        self.max_width = float(self.lines["width_m"].max())
+        conductor = sorted(corridor.params.corridor.conductor.by_voltage, key=lambda c: c.max_kv)
+
+        def offset(kv: float) -> tuple[float, float]:
+            """Centreline → outermost conductor (assumed by voltage) and its uncertainty, as the rules file says."""
+            for c in conductor:
+                if kv is not None and not pd.isna(kv) and float(kv) <= c.max_kv:
+                    return c.half_width_m, c.uncertainty_m
+            return conductor[-1].half_width_m, conductor[-1].uncertainty_m
+
+        voltages = pd.to_numeric(lines[corridor.params.corridor.by], errors="coerce")
+        lines["width_m"] = [width(v) + offset(v)[0] for v in voltages]  # the corridor's reach from the centreline
+        lines["band_m"] = [offset(v)[1] for v in voltages]
+        self.lines = lines[["width_m", "band_m", "geometry"]]
+        self.max_width = float((self.lines["width_m"] + self.lines["band_m"]).max())
         mineral = by_id["site.mineral_areas"]
         self.mineral = metric(mineral.layer)[[mineral.params.severity_by.field, "geometry"]]
         self.mineral_by = mineral.params.severity_by
@@ -434,14 +445,17 @@ class Naive:
         if kind == "fuel_station":
             out["fuel_station.crowded_places"] = self._min_distance(pt, self.crowded, self.crowded_m)
             out["fuel_station.station_spacing"] = self._min_distance(pt, self.stations, self.spacing_m)
-        # power-line corridors: candidates within the widest corridor, then each line's own width
+        # power-line corridors: candidates within the widest reach, then each line's own reach and uncertainty
         zone = gpd.GeoDataFrame(geometry=pt.buffer(self.max_width), crs=pt.crs)
         hits = gpd.sjoin(zone, self.lines, how="inner", predicate="intersects")
         status = "pass"
         if not hits.empty:
             d = self.lines.geometry.loc[hits["index_right"]].distance(pt.iloc[0]).to_numpy()
-            if (d < hits["width_m"].to_numpy() - TOLERANCE_M).any():
+            reach, band = hits["width_m"].to_numpy(), hits["band_m"].to_numpy()
+            if (d < reach - band - TOLERANCE_M).any():
                 status = "fail"
+            elif (d < reach + band - TOLERANCE_M).any():
+                status = "unknown"
         out["site.power_line_corridor"] = status
         # mineral areas: the worst severity among the areas the site touches
         site = gpd.GeoDataFrame(geometry=pt, crs=pt.crs)

@@ -85,10 +85,19 @@ class Subset:
     def ref(self, k: int, **extra: object) -> dict:
         """How a report names one feature: layer, id, name, how exact it is and where it comes from (plus
         measured facts)."""
-        out = {"layer": self.layer.id, "id": int(self.layer.fids[self.rows[k]]), "name": _text(self.column("name")[k]),
-               "accuracy": _text(self.column("accuracy")[k]), "source": _text(self.column("source")[k])}
+        names, accuracies, sources = self._ref_texts()
+        out = {"layer": self.layer.id, "id": int(self.layer.fids[self.rows[k]]), "name": names[k],
+               "accuracy": accuracies[k], "source": sources[k]}
         out.update(extra)
         return out
+
+    def _ref_texts(self) -> tuple[list, list, list]:
+        """The name, accuracy and source of every feature as plain text, once per subset (reports name many)."""
+        found = self._cache.get("ref_texts")
+        if found is None:
+            found = tuple([_text(v) for v in self.column(c)] for c in ("name", "accuracy", "source"))
+            self._cache["ref_texts"] = found
+        return found
 
     def basis(self) -> dict:
         """The subset as evidence of an absence ("no mineral area overlaps"): how many features were searched,
@@ -100,9 +109,14 @@ class Subset:
 
     def column(self, name: str) -> np.ndarray:
         """A property of the subset's features, in subset order (None where the layer lacks it; cached)."""
-        frame = self.layer.frame
-        return self.derived(f"column:{name}", lambda s: frame[name].to_numpy()[s.rows] if name in frame.columns
-                            else np.full(len(s.rows), None, dtype=object))
+        key = "column:" + name
+        found = self._cache.get(key)
+        if found is None:
+            frame = self.layer.frame
+            found = frame[name].to_numpy()[self.rows] if name in frame.columns \
+                else np.full(len(self.rows), None, dtype=object)
+            self._cache[key] = found
+        return found
 
     def derived(self, key: str, build):
         """A value computed once per subset (a column, a name lookup …)."""
@@ -127,6 +141,16 @@ class RuleOutcome:
     evidence: list[list[tuple[str, shapely.Geometry]]] = field(default_factory=list)
     note: list[dict | None] = field(default_factory=list)
     searched: dict | None = None  # the features searched (Subset.basis), when a result may rest on an absence
+
+    def evidence_accuracy(self, j: int) -> str | None:
+        """`quality(j)["evidence_accuracy"]` without building the lists (the batch table asks it 10,000s of times)."""
+        if self.status[j] not in ("pass", "fail", "warn"):
+            return None
+        found = [r["accuracy"] for r in self.related[j] if "accuracy" in r]
+        if found:
+            return weakest(found)
+        searched = self.searched
+        return searched["accuracy"] if searched and searched.get("features") else None
 
     def quality(self, j: int) -> dict:
         """What the j-th result rests on: the deciding features (layer, id, accuracy, source) and the weakest
@@ -273,7 +297,7 @@ class Measure:
                 feature[i] = f"{first['layer']}:{first['id']} {first.get('name') or ''}".strip()
         accuracy = np.full(n, None, dtype=object)
         for j, i in enumerate(outcome.idx):
-            accuracy[i] = outcome.quality(j)["evidence_accuracy"]
+            accuracy[i] = outcome.evidence_accuracy(j)
         rid = self.rule.id
         return {f"{rid}.status": status, f"{rid}.measured": measured, f"{rid}.feature": feature,
                 f"{rid}.evidence_accuracy": accuracy}

@@ -86,7 +86,10 @@ class OutsideCorridor(Measure):
 
     def reach(self, sub: Subset) -> dict[str, np.ndarray]:
         """Per line: the corridor width (law), the centreline → outermost-conductor offset and its uncertainty,
-        whether that offset is assumed, and the reach of the corridor from the centreline."""
+        whether that offset is assumed, and the reach of the corridor from the centreline (once per subset)."""
+        return sub.derived(f"reach:{self.rule.id}", self._reach)
+
+    def _reach(self, sub: Subset) -> dict[str, np.ndarray]:
         spec = self.params.corridor
         voltage = pd.to_numeric(pd.Series(sub.column(spec.by)), errors="coerce").to_numpy(float)
         width = _by_voltage(voltage, [w.max_kv for w in spec.widths], [w.width_m for w in spec.widths])
