@@ -88,6 +88,7 @@ def test_the_panel_says_what_each_result_rests_on(tools_page):
     assert evidence.startswith("Dữ liệu quyết định: " + labels[school_accuracy]) and "public_facilities #" in evidence
     accuracies = mp.js("() => Array.from(document.querySelectorAll('li.pm-rule'))"
                        ".map(li => li.dataset.evidenceAccuracy)")
+    assert "không phải số liệu chính thức" in mp.page.inner_text("#pm-check-disclaimer")
     note = mp.page.query_selector("#pm-check-verdict-note")
     if any(a in ("schematic", "synthetic") for a in accuracies):
         assert note is not None and "Kết luận mang tính tham khảo: dựa trên dữ liệu minh họa" in note.inner_text()

@@ -53,7 +53,9 @@
       for (const res of r.results || []) if (res.status !== 'not_applicable') rules.append(this.ruleItem(res));
       check.reportBox.replaceChildren(...[verdict, note, head, this.actions(),
         el('table', {cls: 'pm-report-context'}, [el('tbody', {}, ctxRows)]), this.evidenceLegend(), rules,
-        this.notInForce(r)].filter(Boolean));
+        this.notInForce(r),
+        r.disclaimer ? el('p', {cls: 'pm-report-disclaimer', attrs: {id: 'pm-check-disclaimer'}, text: r.disclaimer})
+          : null].filter(Boolean));
     }
 
     ruleItem(res) {
