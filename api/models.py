@@ -111,9 +111,23 @@ class Rules(Open):
     roles: dict[str, Role] = Field(description="Vai trò của hình học bằng chứng / evidence roles and their styles")
 
 
+class EvidenceFeature(Open):
+    layer: str
+    id: int
+    name: str | None = None
+    accuracy: str | None = None
+    source: str | None = None
+
+
 class RuleResult(Open):
     rule: str
     status: Literal["pass", "fail", "warn", "unknown", "not_applicable"]
+    evidence_accuracy: Literal["exact", "approximate", "schematic", "synthetic"] | None = Field(
+        description="Độ chính xác yếu nhất của các đối tượng quyết định kết quả / the weakest accuracy among the "
+                    "features that decided the result (null when none did)")
+    evidence_features: list[EvidenceFeature] = Field(description="Các đối tượng quyết định / the deciding features")
+    evidence_searched: dict | None = Field(None, description="Lớp đã tìm khi kết quả dựa trên sự vắng mặt / the "
+                                                             "layer searched when the result rests on an absence")
     measured: float | None
     threshold: float | list[float | None] | None
     unit: str
@@ -126,6 +140,14 @@ class RuleResult(Open):
 
 class CheckReport(Open):
     verdict: Literal["pass", "fail", "warn", "unknown"]
+    assessed: bool = Field(
+        description="Có quy tắc riêng của loại đề xuất đánh giá được / a rule of the kind assessed it"
+    )
+    indicative: bool = Field(description="Dựa trên dữ liệu sơ đồ/minh họa / rests on schematic or synthetic data")
+    evidence_accuracy: str | None
+    verdict_note: str | None
+    not_in_force: list[dict]
+    disclaimer: str
     kind: str
     as_of: str
     crs: str
