@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Header, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
@@ -90,6 +90,9 @@ async def visible_dataset(request: Request, who: Annotated[Principal, Depends(ca
 
 CollectionId = Annotated[str, Path(alias="collectionId", description="Mã lớp dữ liệu / collection id")]
 FeatureId = Annotated[str, Path(alias="featureId", description="Mã đối tượng / feature id")]
+IfMatch = Annotated[str | None, Header(alias="If-Match", description="Chỉ ghi nếu đối tượng vẫn ở trạng thái này "
+                                                                    "(ETag đã đọc) / write only if the feature is "
+                                                                    "still in this state (the ETag read)")]
 
 
 async def collection(collection_id: CollectionId,

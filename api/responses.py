@@ -15,7 +15,9 @@ OPENAPI_JSON = "application/vnd.oai.openapi+json;version=3.0"
 
 _PROBLEM_TEXT = {400: "Yêu cầu không hợp lệ / bad request", 401: "Cần đăng nhập / sign in",
                  403: "Không đủ quyền / not allowed", 404: "Không tìm thấy / not found",
-                 409: "Xung đột / conflict", 413: "Quá lớn / too large", 422: "Không dùng được / unprocessable",
+                 409: "Xung đột / conflict",
+                 412: "Đối tượng đã bị người khác sửa / changed by someone else since read",
+                 413: "Quá lớn / too large", 422: "Không dùng được / unprocessable",
                  503: "Bận hoặc chưa cấu hình / busy or not configured"}
 
 

@@ -74,6 +74,14 @@ class Conflict(PlanmapError):
     title = "Conflict"
 
 
+class PreconditionFailed(PlanmapError):
+    """A conditional write (`If-Match`) made from a state that is no longer current (412): nothing was changed."""
+
+    status = 412
+    code = "PreconditionFailed"
+    title = "Precondition Failed"
+
+
 class PayloadTooLarge(PlanmapError):
     status = 413
     code = "PayloadTooLarge"
@@ -97,5 +105,6 @@ class Unavailable(PlanmapError):
 
 
 TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
-          406: "Not Acceptable", 409: "Conflict", 413: "Payload Too Large", 415: "Unsupported Media Type",
+          406: "Not Acceptable", 409: "Conflict", 412: "Precondition Failed", 413: "Payload Too Large",
+          415: "Unsupported Media Type",
           422: "Unprocessable Content", 500: "Internal Server Error", 503: "Service Unavailable"}

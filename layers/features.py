@@ -2,12 +2,16 @@
 
 One place decides what a written feature looks like: only the layer's own properties, provenance filled in
 (`source` says who edited it and when, `accuracy` never defaults to `exact`), and new features take the next
-free id.  The API, the proposals register and imports all go through here.
+free id.  An edit is an `Edit` of the rows it touches, so its cost does not grow with the layer.  Each feature
+has an entity tag (its state's fingerprint): a write that names the state it was made from (`If-Match`) is
+refused with 412 when someone changed the feature since.  The API, the proposals register and imports all go
+through here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from typing import TYPE_CHECKING
 
 import geopandas as gpd
@@ -17,33 +21,54 @@ import shapely
 from shapely.geometry import shape
 
 from geo.crs import CRS84, SupportedCrs, transform_geometries
-from geo.errors import BadRequest, NotFound, Unprocessable
+from geo.errors import BadRequest, NotFound, PreconditionFailed, Unprocessable
+from layers.dataset import Edit
 from layers.proposals import check_lonlat
 from layers.provenance import ACCURACY, DEFAULT_ACCURACY
 
 if TYPE_CHECKING:
+    from layers.dataset import Layer
     from layers.revisions import Revision
     from layers.workspace import Workspace
 
 STORAGE_CRS = "OGC:CRS84"
+ETAG_BYTES = 12  # 96-bit fingerprints: collisions between two states of one feature are out of reach
 
 
-def next_fid(frame: gpd.GeoDataFrame | None) -> int:
-    """The id a new feature of the layer gets: one past the largest (ids are never reused within a revision)."""
-    return int(frame.index.max()) + 1 if frame is not None and len(frame) else 1
+def next_fid(layer: Layer | None) -> int:
+    """The id a new feature of the layer gets: one past the largest."""
+    return int(layer.fids.max()) + 1 if layer is not None and len(layer) else 1
 
 
-def append_features(current: gpd.GeoDataFrame | None, new: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, list[int]]:
-    """`new` added after `current` with the next ids; returns the layer and the ids given (in `new`'s order)."""
-    start = next_fid(current)
-    fids = list(range(start, start + len(new)))
+def numbered(new: gpd.GeoDataFrame, start: int) -> gpd.GeoDataFrame:
+    """`new` (CRS84) with feature ids start, start+1, … in its order."""
     new = gpd.GeoDataFrame(new.reset_index(drop=True), geometry=new.geometry.name, crs=STORAGE_CRS)
-    new.index = pd.Index(fids, dtype="int64")
-    if current is None:
-        return new, fids
-    if current.geometry.name != new.geometry.name:
-        new = new.rename_geometry(current.geometry.name)
-    return gpd.GeoDataFrame(pd.concat([current, new]), geometry=current.geometry.name, crs=STORAGE_CRS), fids
+    new.index = pd.Index(range(start, start + len(new)), dtype="int64")
+    return new
+
+
+def etag(layer: Layer, row: int) -> str:
+    """The feature's entity tag: a fingerprint of its whole state (properties and geometry) as served."""
+    return '"' + hashlib.blake2b(layer.features[row], digest_size=ETAG_BYTES).hexdigest() + '"'
+
+
+def etag_of(ws: Workspace, layer_id: str, fid: int) -> str | None:
+    layer = ws.dataset.get(layer_id)
+    row = layer.row_of(fid) if layer is not None else None
+    return None if row is None else etag(layer, row)
+
+
+def check_if_match(layer: Layer, row: int, if_match: str | None) -> None:
+    """Refuse (412) a write made from another state of the feature than the current one."""
+    if if_match is None or if_match.strip() == "*":
+        return
+    current = etag(layer, row)
+    offered = [t.strip() for t in if_match.split(",")]
+    if current not in offered:  # strong comparison: a weak tag (W/…) never matches
+        raise PreconditionFailed(
+            "the feature was changed by someone else since you read it; reload it and redo your change",
+            "Đối tượng đã được người khác sửa sau khi bạn mở; hãy tải lại và sửa lại",
+            details={"current_etag": current})
 
 
 def feature_row(columns: list[str] | None, properties: dict, author: str) -> dict:
@@ -81,79 +106,88 @@ def parse_feature(feature: dict, source: SupportedCrs = CRS84) -> tuple[dict, sh
     return props, geoms[0]
 
 
-def _columns(frame: gpd.GeoDataFrame) -> list[str]:
-    return [c for c in frame.columns if c != frame.geometry.name]
-
-
-def feature_id(frame: gpd.GeoDataFrame | None, feature_id: str | int, layer_id: str) -> int:
-    """The numeric id of an existing feature, or 404."""
+def _existing(layer: Layer | None, feature_id: str | int, layer_id: str) -> tuple[int, int]:
+    """(feature id, row) of an existing feature, or 404."""
     try:
         fid = int(feature_id)
     except (TypeError, ValueError):
         fid = None
-    if frame is None or fid is None or fid not in frame.index:
+    row = layer.row_of(fid) if layer is not None and fid is not None else None
+    if row is None:
         raise NotFound(f"feature {feature_id!r} does not exist in collection {layer_id!r}",
                        f"Không có đối tượng {feature_id!r} trong lớp {layer_id!r}")
-    return fid
+    return fid, row
 
 
-def editable(ws: Workspace, layer_id: str, sees_internal: bool) -> gpd.GeoDataFrame:
-    """The layer's current features, if the editor may see the layer (404 otherwise)."""
-    dataset = ws.view_for(sees_internal)
-    if dataset.get(layer_id) is None:
+def editable(ws: Workspace, layer_id: str, sees_internal: bool) -> Layer:
+    """The layer as published now, if the editor may see it (404 otherwise)."""
+    layer = ws.view_for(sees_internal).get(layer_id)
+    if layer is None:
         raise NotFound(f"collection {layer_id!r} does not exist", f"Không có lớp dữ liệu {layer_id!r}")
-    return ws.current_frame(layer_id)
+    return layer
+
+
+def _one(row: dict, geometry: shapely.Geometry, fid: int) -> gpd.GeoDataFrame:
+    frame = gpd.GeoDataFrame([row], geometry=[geometry], crs=STORAGE_CRS)
+    frame.index = pd.Index([fid], dtype="int64")
+    return frame
 
 
 def create_feature(ws: Workspace, layer_id: str, properties: dict, geometry: shapely.Geometry, author: str,
                    sees_internal: bool = True) -> tuple[int, Revision]:
     """Add one feature (geometry in CRS84) as a new revision; returns its id and the revision."""
-    feature_row(_columns(editable(ws, layer_id, sees_internal)), properties, author)  # refuse before the lock
+    feature_row(editable(ws, layer_id, sees_internal).property_columns, properties, author)  # refuse before the lock
     created: list[int] = []
 
-    def change(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-        row = feature_row(_columns(frame), properties, author)
-        new = gpd.GeoDataFrame([row], geometry=[geometry], crs=STORAGE_CRS)
-        out, fids = append_features(frame, new)
-        created[:] = fids
-        return out
+    def change(layer: Layer | None) -> Edit:
+        if layer is None:
+            raise NotFound(f"collection {layer_id!r} does not exist", f"Không có lớp dữ liệu {layer_id!r}")
+        fid = next_fid(layer)
+        created[:] = [fid]
+        return Edit(puts=_one(feature_row(layer.property_columns, properties, author), geometry, fid))
 
-    revision = ws.modify(layer_id, change, author=author, action="create")
+    revision = ws.edit(layer_id, change, author=author, action="create")
     return created[0], revision
 
 
 def replace_feature(ws: Workspace, layer_id: str, fid: str | int, properties: dict, geometry: shapely.Geometry,
-                    author: str, sees_internal: bool = True) -> tuple[int, Revision]:
-    """Replace one feature's properties and geometry as a new revision."""
-    number = feature_id(editable(ws, layer_id, sees_internal), fid, layer_id)
+                    author: str, sees_internal: bool = True, if_match: str | None = None) -> tuple[int, Revision]:
+    """Replace one feature's properties and geometry as a new revision (412 if `if_match` is not its state)."""
+    layer = editable(ws, layer_id, sees_internal)
+    number, _ = _existing(layer, fid, layer_id)
+    feature_row(layer.property_columns, properties, author)  # refuse before the lock
 
-    def change(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-        feature_id(frame, number, layer_id)
-        row = feature_row(_columns(frame), properties, author)
-        replaced = frame.copy()
-        for col in _columns(replaced):
-            replaced.at[number, col] = row.get(col)
-        replaced.loc[[number], replaced.geometry.name] = gpd.GeoSeries([geometry], index=[number], crs=STORAGE_CRS)
-        return replaced
+    def change(layer: Layer | None) -> Edit:
+        _, row = _existing(layer, number, layer_id)
+        check_if_match(layer, row, if_match)
+        return Edit(puts=_one(feature_row(layer.property_columns, properties, author), geometry, number))
 
-    return number, ws.modify(layer_id, change, author=author, action="replace")
+    return number, ws.edit(layer_id, change, author=author, action="replace")
 
 
-def delete_feature(ws: Workspace, layer_id: str, fid: str | int, author: str, sees_internal: bool = True
-                   ) -> Revision:
-    """Remove one feature as a new revision."""
-    number = feature_id(editable(ws, layer_id, sees_internal), fid, layer_id)
-    return ws.modify(layer_id, lambda frame: frame.drop(index=feature_id(frame, number, layer_id)), author=author,
-                     action="delete")
+def delete_feature(ws: Workspace, layer_id: str, fid: str | int, author: str, sees_internal: bool = True,
+                   if_match: str | None = None) -> Revision:
+    """Remove one feature as a new revision (412 if `if_match` is not its current state)."""
+    number, _ = _existing(editable(ws, layer_id, sees_internal), fid, layer_id)
+
+    def change(layer: Layer | None) -> Edit:
+        _, row = _existing(layer, number, layer_id)
+        check_if_match(layer, row, if_match)
+        return Edit(deleted=(number,))
+
+    return ws.edit(layer_id, change, author=author, action="delete")
 
 
-def set_property(ws: Workspace, layer_id: str, fid: int, name: str, value: object, author: str) -> Revision:
+def set_property(ws: Workspace, layer_id: str, fid: int, name: str, value: object, author: str,
+                 if_match: str | None = None) -> Revision:
     """Change one property of one feature (e.g. a proposal's status) as a new revision."""
-    feature_id(ws.current_frame(layer_id), fid, layer_id)
+    _existing(ws.dataset.get(layer_id), fid, layer_id)
 
-    def change(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-        frame = frame.copy()
-        frame.at[feature_id(frame, fid, layer_id), name] = value
-        return frame
+    def change(layer: Layer | None) -> Edit:
+        _, row = _existing(layer, fid, layer_id)
+        check_if_match(layer, row, if_match)
+        props = layer.properties_of(row)
+        props[name] = value
+        return Edit(puts=_one(props, layer.geometry_of(row), fid))
 
-    return ws.modify(layer_id, change, author=author, action="replace")
+    return ws.edit(layer_id, change, author=author, action="replace")

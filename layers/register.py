@@ -14,7 +14,8 @@ import orjson
 import shapely
 
 from geo.errors import BadRequest
-from layers.features import STORAGE_CRS, append_features, set_property
+from layers.dataset import Edit, Layer
+from layers.features import STORAGE_CRS, next_fid, numbered, set_property
 from layers.provenance import DEFAULT_ACCURACY
 from layers.revisions import Revision
 from layers.workspace import Workspace
@@ -53,15 +54,15 @@ def save_proposal(ws: Workspace, report: dict, geometry84: shapely.Geometry, sta
         ws.set_internal(LAYER, True, author)
     created: list[int] = []
 
-    def change(current: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
-        frame, fids = append_features(current, gpd.GeoDataFrame([row], geometry=[geometry84], crs=STORAGE_CRS))
-        created[:] = fids
-        return frame
+    def change(current: Layer | None) -> Edit:
+        fid = next_fid(current)
+        created[:] = [fid]
+        return Edit(puts=numbered(gpd.GeoDataFrame([row], geometry=[geometry84], crs=STORAGE_CRS), fid))
 
-    revision = ws.modify(LAYER, change, author=author, action="create")
+    revision = ws.edit(LAYER, change, author=author, action="create")
     return created[0], revision
 
 
-def set_status(ws: Workspace, proposal_id: int, status: str, author: str) -> Revision:
-    """Approve or reject (or resubmit) a saved proposal."""
-    return set_property(ws, LAYER, proposal_id, "status", check_status(status), author)
+def set_status(ws: Workspace, proposal_id: int, status: str, author: str, if_match: str | None = None) -> Revision:
+    """Approve or reject (or resubmit) a saved proposal — refused (412) if it changed since `if_match` was read."""
+    return set_property(ws, LAYER, proposal_id, "status", check_status(status), author, if_match=if_match)

@@ -1,7 +1,10 @@
 """The embedded store: every layer change is a revision in one SQLite transaction — it lands whole or not at all.
 
-A revision holds a full snapshot of its layer (the department's layers are thousands of features, not millions),
-so history is linear, a rollback is a new revision copying an old one, and nothing is ever overwritten.
+A revision stores what changed: the features it added or replaced (by id) and the ids it deleted (`kind` =
+`delta`), so a one-feature edit of a 200,000-feature layer adds one row, not a copy of the layer.  An import that
+replaces a layer stores the whole layer (`kind` = `full`).  The layer as of any revision is the last full
+revision before it (or the shipped dataset, when there is none) with the deltas since applied in order; history
+is linear, a rollback is a new delta back to an old state, and nothing is ever overwritten.
 SQLite's journal makes a killed process leave no partial revision; WAL mode lets readers go on while one
 writer commits; `BEGIN IMMEDIATE` serialises writers.
 """
@@ -37,13 +40,15 @@ CREATE TABLE IF NOT EXISTS revisions (
     changed INTEGER NOT NULL DEFAULT 0,
     removed INTEGER NOT NULL DEFAULT 0,
     parent INTEGER,
-    report TEXT
+    report TEXT,
+    kind TEXT NOT NULL DEFAULT 'full' CHECK (kind IN ('full', 'delta'))
 );
 CREATE TABLE IF NOT EXISTS features (
     revision INTEGER NOT NULL REFERENCES revisions(id),
     fid INTEGER NOT NULL,
     properties TEXT NOT NULL,
     geometry BLOB,
+    deleted INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (revision, fid)
 );
 CREATE TABLE IF NOT EXISTS layer_head (layer TEXT PRIMARY KEY, revision INTEGER NOT NULL REFERENCES revisions(id));
@@ -55,6 +60,21 @@ CREATE TABLE IF NOT EXISTS users (name TEXT PRIMARY KEY,
 CREATE TABLE IF NOT EXISTS store_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL);
 INSERT OR IGNORE INTO store_version VALUES (1, 0);
 """
+
+# Columns added since the first stores were written: (table, column, definition), added when missing.
+MIGRATIONS = (
+    ("revisions", "kind", "TEXT NOT NULL DEFAULT 'full'"),  # every revision of an older store is a full snapshot
+    ("features", "deleted", "INTEGER NOT NULL DEFAULT 0"),
+)
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What one revision stored: rows put (added or replaced; CRS84, index = feature ids) and ids deleted."""
+
+    full: bool
+    puts: gpd.GeoDataFrame
+    deleted: list[int]
 
 
 class StaleHead(RuntimeError):
@@ -80,6 +100,26 @@ class Revision:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
+def _rows(frame: gpd.GeoDataFrame | None) -> tuple[list[str], list[bytes], list[int]]:
+    """Each feature as (properties JSON, WKB geometry, id) for the features table."""
+    if frame is None or len(frame) == 0:
+        return [], [], []
+    props = frame.drop(columns=frame.geometry.name)
+    columns = list(props.columns)
+    records = [json.dumps({c: json_value(v) for c, v in zip(columns, row, strict=True)}, ensure_ascii=False)
+               for row in props.itertuples(index=False, name=None)]
+    return records, list(shapely.to_wkb(frame.geometry.to_numpy())), [int(f) for f in frame.index]
+
+
+def _frame(rows: list) -> gpd.GeoDataFrame:
+    """Rows of the features table (fid, properties, geometry, …) as a GeoDataFrame (CRS84, index = ids)."""
+    props = pd.DataFrame([json.loads(r[1]) for r in rows])
+    geoms = shapely.from_wkb([r[2] for r in rows]) if rows else []
+    frame = gpd.GeoDataFrame(props, geometry=gpd.GeoSeries(geoms), crs="OGC:CRS84")
+    frame.index = pd.Index([int(r[0]) for r in rows], dtype="int64")
+    return frame
+
+
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
@@ -93,6 +133,9 @@ class Store:
         self.path = self.folder / "planmap-store.sqlite"
         with self.connect() as db:
             db.executescript(SCHEMA)
+            for table, column, definition in MIGRATIONS:
+                if column not in {r[1] for r in db.execute(f"PRAGMA table_info({table})")}:
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
 
     @contextmanager
     def connect(self):
@@ -132,33 +175,39 @@ class Store:
         with self.connect() as db:
             return [r[0] for r in db.execute("SELECT layer FROM layer_head ORDER BY layer")]
 
-    def commit_snapshot(self, layer: str, frame: gpd.GeoDataFrame, *, author: str, action: str,
-                        source_file: str | None = None, report: dict | None = None,
-                        counts: tuple[int, int, int] = (0, 0, 0), expected_head: int | None | bool = False
-                        ) -> Revision:
-        """Store `frame` (CRS84, index = feature ids) as the layer's new head revision, atomically.
+    def heads(self) -> dict[str, int]:
+        """Every layer with revisions → its head revision, in one read."""
+        with self.connect() as db:
+            return {r[0]: int(r[1]) for r in db.execute("SELECT layer, revision FROM layer_head")}
+
+    def commit_changes(self, layer: str, puts: gpd.GeoDataFrame | None, deleted: list[int] | tuple[int, ...] = (),
+                       *, full: bool = False, feature_count: int, author: str, action: str,
+                       source_file: str | None = None, report: dict | None = None,
+                       counts: tuple[int, int, int] = (0, 0, 0), expected_head: int | None | bool = False
+                       ) -> Revision:
+        """Store one change of a layer as its new head revision, atomically: `puts` (CRS84, index = feature ids)
+        added or replacing features, `deleted` ids removed — or, with `full`, `puts` is the whole layer.
 
         `expected_head`: the head revision the change was computed from (None: the shipped data); if another
         writer moved the head meanwhile, StaleHead is raised and nothing is written.
         """
-        props = frame.drop(columns=frame.geometry.name)
-        columns = list(props.columns)
-        records = [json.dumps({c: json_value(v) for c, v in zip(columns, row, strict=True)}, ensure_ascii=False)
-                   for row in props.itertuples(index=False, name=None)]
-        wkb = shapely.to_wkb(frame.geometry.to_numpy())
-        fids = [int(f) for f in frame.index]
+        records, wkb, fids = _rows(puts)
         with self.transaction() as db:
             parent = db.execute("SELECT revision FROM layer_head WHERE layer = ?", (layer,)).fetchone()
             if expected_head is not False and (parent[0] if parent else None) != expected_head:
                 raise StaleHead(layer)
             cur = db.execute(
                 "INSERT INTO revisions (layer, created, author, action, source_file, feature_count, added, changed,"
-                " removed, parent, report) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (layer, _now(), author, action, source_file, len(frame), *counts, parent[0] if parent else None,
-                 json.dumps(report, ensure_ascii=False, default=str) if report is not None else None))
+                " removed, parent, report, kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (layer, _now(), author, action, source_file, feature_count, *counts, parent[0] if parent else None,
+                 json.dumps(report, ensure_ascii=False, default=str) if report is not None else None,
+                 "full" if full else "delta"))
             revision = int(cur.lastrowid)
             db.executemany("INSERT INTO features (revision, fid, properties, geometry) VALUES (?, ?, ?, ?)",
                            zip([revision] * len(fids), fids, records, wkb, strict=True))
+            if deleted and not full:
+                db.executemany("INSERT INTO features (revision, fid, properties, geometry, deleted) "
+                               "VALUES (?, ?, '{}', NULL, 1)", [(revision, int(f)) for f in deleted])
             pause = float(os.environ.get("PLANMAP_FAULT_PAUSE_BEFORE_COMMIT", "0") or 0)
             if pause:  # fault injection for tests: a process killed here must leave no partial revision
                 print(f"planmap: fault injection: pausing {pause:g} s before commit", file=sys.stderr, flush=True)
@@ -167,7 +216,18 @@ class Store:
                        "ON CONFLICT(layer) DO UPDATE SET revision = excluded.revision", (layer, revision))
         return self.revision(revision)
 
+    def commit_snapshot(self, layer: str, frame: gpd.GeoDataFrame, *, author: str, action: str,
+                        source_file: str | None = None, report: dict | None = None,
+                        counts: tuple[int, int, int] = (0, 0, 0), expected_head: int | None | bool = False
+                        ) -> Revision:
+        """Store `frame` (CRS84, index = feature ids) as the whole layer's new head revision."""
+        return self.commit_changes(layer, frame, full=True, feature_count=len(frame), author=author, action=action,
+                                   source_file=source_file, report=report, counts=counts,
+                                   expected_head=expected_head)
+
     def revision(self, revision_id: int) -> Revision:
+        if not 0 < revision_id < 2**63:
+            raise KeyError(revision_id)
         with self.connect() as db:
             row = db.execute("SELECT id, layer, created, author, action, source_file, feature_count, added, changed,"
                              " removed, parent, report FROM revisions WHERE id = ?", (revision_id,)).fetchone()
@@ -180,16 +240,50 @@ class Store:
             ids = [r[0] for r in db.execute("SELECT id FROM revisions WHERE layer = ? ORDER BY id DESC", (layer,))]
         return [self.revision(i) for i in ids]
 
-    def snapshot(self, revision_id: int) -> gpd.GeoDataFrame:
-        """The features of one revision (CRS84, index = feature ids)."""
+    def lineage(self, revision_id: int, since: int | None = None) -> list[tuple[int, bool, int | None]]:
+        """(revision, full?, parent) from the last full revision at or before `revision_id` — or from the layer's
+        first revision, or from just after `since` — up to `revision_id`, oldest first."""
+        chain: list[tuple[int, bool, int | None]] = []
         with self.connect() as db:
-            rows = db.execute("SELECT fid, properties, geometry FROM features WHERE revision = ? ORDER BY fid",
-                              (revision_id,)).fetchall()
-        props = pd.DataFrame([json.loads(r[1]) for r in rows])
-        geoms = shapely.from_wkb([r[2] for r in rows]) if rows else []
-        frame = gpd.GeoDataFrame(props, geometry=gpd.GeoSeries(geoms), crs="OGC:CRS84")
-        frame.index = pd.Index([int(r[0]) for r in rows], dtype="int64")
-        return frame
+            current: int | None = revision_id
+            while current is not None and current != since:
+                row = db.execute("SELECT parent, kind FROM revisions WHERE id = ?", (current,)).fetchone()
+                if row is None:
+                    raise KeyError(current)
+                chain.append((current, row[1] == "full", row[0]))
+                if row[1] == "full":
+                    break
+                current = row[0]
+        return chain[::-1]
+
+    def changes(self, revision_id: int) -> Changes:
+        """What one revision stored."""
+        with self.connect() as db:
+            kind = db.execute("SELECT kind FROM revisions WHERE id = ?", (revision_id,)).fetchone()
+            if kind is None:
+                raise KeyError(revision_id)
+            rows = db.execute("SELECT fid, properties, geometry, deleted FROM features WHERE revision = ? "
+                              "ORDER BY fid", (revision_id,)).fetchall()
+        puts = [r for r in rows if not r[3]]
+        return Changes(kind[0] == "full", _frame(puts), [int(r[0]) for r in rows if r[3]])
+
+    def snapshot(self, revision_id: int, base: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
+        """The whole layer as of one revision (CRS84, index = feature ids, in id order): its last full revision,
+        or `base` (the shipped layer) when it has none, with the deltas since applied."""
+        frame = base
+        for revision, _full, _parent in self.lineage(revision_id):
+            change = self.changes(revision)
+            if change.full or frame is None:
+                frame = change.puts
+                continue
+            touched = set(change.deleted) | set(change.puts.index.tolist())
+            kept = frame[~frame.index.isin(list(touched))]
+            puts = change.puts
+            if len(puts) and puts.geometry.name != kept.geometry.name:
+                puts = puts.rename_geometry(kept.geometry.name)
+            frame = gpd.GeoDataFrame(pd.concat([kept, puts]) if len(puts) else kept,
+                                     geometry=kept.geometry.name, crs="OGC:CRS84").sort_index()
+        return frame if frame is not None else _frame([])
 
     # -- settings ---------------------------------------------------------------------------------------------
     def internal_layers(self) -> set[str]:

@@ -1,8 +1,11 @@
 """The layers being served: the shipped dataset overlaid with the store's revisions, and every change to them.
 
-A change is committed to the store first (one transaction), then the affected layer is rebuilt and a new
-immutable Dataset is published; requests in flight keep the snapshot they started with.  Another process writing
-the same store (e.g. `planmap import` while the server runs) is picked up within a second.
+Readers never wait on writers.  A request takes the current `Dataset` (an immutable snapshot) without any lock.
+A change is committed to the store first (one transaction), then the affected layer is updated — incrementally
+for an edit, built anew for an import — outside any lock a reader takes, and the new Dataset is published by one
+reference swap; requests in flight keep the snapshot they started with.  Another process writing the same store
+(e.g. `planmap import` while the server runs) is picked up within a second, by whichever request finds the
+check due; the others go on with the snapshot they have.
 """
 
 from __future__ import annotations
@@ -12,13 +15,14 @@ import time
 from collections.abc import Callable
 
 import geopandas as gpd
+import numpy as np
 
 from geo.errors import BadRequest, Conflict, NotFound, Unavailable
 from layers.access import Principal
 from layers.catalog import default_meta
 from layers.checks import CheckEngine
-from layers.dataset import Dataset, Layer, layer_from_frame
-from layers.features import append_features
+from layers.dataset import Dataset, Edit, Layer, layer_from_frame
+from layers.features import next_fid, numbered
 from layers.revisions import Revision, StaleHead, Store
 from layers.rules import RuleBook
 
@@ -32,35 +36,88 @@ class Workspace:
         self.base = base
         self.store = store
         self.rules = rules
-        self._lock = threading.RLock()
-        self._built: dict[tuple[str, int], Layer] = {}
+        self._write_lock = threading.RLock()  # one writer of this process at a time (never taken by readers)
+        self._sync_lock = threading.Lock()  # one thread at a time catches up with the store
+        self._publish_lock = threading.Lock()  # held only for the swap of the published Dataset
+        self._heads: dict[str, int] = {}  # layer → the store revision the published layer is at
         self._checked_at = 0.0
         self._version = -1
         self.dataset = base
-        self._compose()
+        self._sync(blocking=True)
 
     # -- publishing ---------------------------------------------------------------------------------------------
-    def _compose(self) -> None:
-        with self._lock:
-            if self.store is None:
-                return
+    def _publish(self, updates: dict[str, tuple[int | None, int, Layer | None]], internal: frozenset[str] | None
+                 ) -> None:
+        """Swap in new layers: layer → (head it was computed from, new head, new Layer).  An update computed from
+        a head that is no longer the published one (someone published a newer one meanwhile) is dropped."""
+        with self._publish_lock:
+            layers = dict(self.dataset.layers)
+            changed = False
+            for layer_id, (was, head, layer) in updates.items():
+                if self._heads.get(layer_id) != was:
+                    continue
+                if layer is None:
+                    layers.pop(layer_id, None)
+                else:
+                    layers[layer_id] = layer
+                self._heads[layer_id] = head
+                changed = True
+            if changed or (internal is not None and internal != self.dataset.internal):
+                self.dataset = Dataset(layers, self.base.source,
+                                       self.dataset.internal if internal is None else internal,
+                                       catalog=self.base.catalog)
+
+    def _sync(self, blocking: bool = False) -> None:
+        """Catch up with revisions committed to the store (by any process).  Without `blocking`, a thread that
+        finds another one already catching up goes on with the published snapshot."""
+        if self.store is None or not self._sync_lock.acquire(blocking=blocking):
+            return
+        try:
             version = self.store.version()
             if version == self._version:
                 return
-            layers = dict(self.base.layers)
-            for layer_id in self.store.layers_with_revisions():
-                head = self.store.head(layer_id)
-                key = (layer_id, head)
-                if key not in self._built:
-                    frame = self.store.snapshot(head)
-                    base = self.base.get(layer_id)
-                    meta = base.meta if base else self.base.catalog.get(layer_id) or default_meta(layer_id)
-                    self._built[key] = layer_from_frame(meta, frame, base.geometry_type if base and len(frame)
-                                                        else None)
-                layers[layer_id] = self._built[key]
-            self.dataset = Dataset(layers, self.base.source, frozenset(self.store.internal_layers()),
-                                   catalog=self.base.catalog)
+            updates = {}
+            for layer_id, head in self.store.heads().items():
+                was = self._heads.get(layer_id)
+                if was != head:
+                    updates[layer_id] = (was, head, self._layer_at(layer_id, head, was))
+            self._publish(updates, frozenset(self.store.internal_layers()))
             self._version = version
+        finally:
+            self._sync_lock.release()
+
+    def _layer_at(self, layer_id: str, head: int, known: int | None) -> Layer:
+        """The layer as of revision `head`: the published layer with the deltas since `known` applied when that is
+        possible, else built from the store's snapshot."""
+        store = self.store
+        current = self.dataset.get(layer_id)
+        if known is not None and current is not None:
+            chain = store.lineage(head, since=known)
+            if chain and chain[0][2] == known and not any(full for _, full, _ in chain):
+                layer = current
+                for revision, _, _ in chain:
+                    change = store.changes(revision)
+                    layer = layer.updated(change.puts if len(change.puts) else None, change.deleted)
+                return layer
+        return self.layer_at(layer_id, head)
+
+    def layer_at(self, layer_id: str, revision: int) -> Layer:
+        """The layer as it was at `revision`: its last full revision (or the shipped layer) with the deltas since
+        applied — through `Layer.updated`, so a feature untouched since is served byte for byte as shipped."""
+        store = self._require_store()
+        base = self.base.get(layer_id)
+        meta = base.meta if base else self.base.catalog.get(layer_id) or default_meta(layer_id)
+        layer = None
+        for rev, full, _ in store.lineage(revision):
+            change = store.changes(rev)
+            if full or (layer is None and base is None):
+                frame = change.puts
+                layer = layer_from_frame(meta, frame, base.geometry_type if base and len(frame) else None)
+                if not full and change.deleted:
+                    layer = layer.updated(None, change.deleted)
+                continue
+            layer = (layer or base).updated(change.puts if len(change.puts) else None, change.deleted)
+        return layer if layer is not None else base
 
     def refresh_due(self) -> bool:
         """Whether `refresh` would look at the store now (at most once a second): callers on an event loop then run
@@ -68,10 +125,10 @@ class Workspace:
         return self.store is not None and time.monotonic() - self._checked_at >= self.REFRESH_SECONDS
 
     def refresh(self) -> None:
-        """Pick up changes committed by other processes (checked at most once a second)."""
+        """Pick up changes committed by other processes (checked at most once a second, never waiting)."""
         if self.refresh_due():
             self._checked_at = time.monotonic()
-            self._compose()
+            self._sync()
 
     def snapshot(self, sees_internal: bool) -> Dataset:
         """The current layers as they are (no store access): all of them, or the public view."""
@@ -103,37 +160,42 @@ class Workspace:
         layer = self.dataset.get(layer_id)
         return None if layer is None else layer.frame.copy()
 
-    def modify(self, layer_id: str, change: Callable[[gpd.GeoDataFrame | None], gpd.GeoDataFrame], *, author: str,
-               action: str, source_file: str | None = None, report: dict | None = None) -> Revision:
-        """Apply `change` to the layer's latest features and commit the result as one revision.
+    def edit(self, layer_id: str, change: Callable[[Layer | None], Edit], *, author: str, action: str,
+             source_file: str | None = None, report: dict | None = None) -> Revision:
+        """Compute an Edit from the layer's latest state, commit it as one revision, publish the updated layer.
 
-        Read-modify-write is guarded twice: a lock within this process, and the store's head check across
-        processes (a CLI import while the server runs) — a change computed from a stale head is redone.
+        Writers of this process take turns (a lock readers never take); across processes (a CLI import while
+        the server runs) the store's head check makes a change computed from a stale head be redone.
         """
         store = self._require_store()
         for _ in range(5):
-            with self._lock:
-                self._compose()
-                head = store.head(layer_id)
-                before = self.current_frame(layer_id)
-                after = change(before)
+            with self._write_lock:
+                self._sync(blocking=True)
+                was = self._heads.get(layer_id)
+                current = self.dataset.get(layer_id)
+                edit = change(current)
+                counts = _counts(current, edit)
+                count = len(edit.puts) if edit.full else (len(current) if current is not None else 0) \
+                    + counts[0] - counts[2]
                 try:
-                    revision = store.commit_snapshot(layer_id, after, author=author, action=action,
-                                                     source_file=source_file, report=report,
-                                                     counts=_diff_counts(before, after), expected_head=head)
+                    revision = store.commit_changes(layer_id, edit.puts, edit.deleted, full=edit.full,
+                                                    feature_count=count, author=author, action=action,
+                                                    source_file=source_file, report=report, counts=counts,
+                                                    expected_head=was)
                 except StaleHead:
-                    self._version = -1  # force a re-read of the store
                     continue
-                self._compose()
+                self._publish({layer_id: (was, revision.id, self._apply(layer_id, current, edit))}, None)
                 return revision
         raise Conflict("the layer is being changed by others; try again",
                        "Lớp đang được người khác sửa; hãy thử lại")
 
-    def commit(self, layer_id: str, frame: gpd.GeoDataFrame, *, author: str, action: str,
-               source_file: str | None = None, report: dict | None = None) -> Revision:
-        """Store `frame` as the layer's new revision, whatever it held before."""
-        return self.modify(layer_id, lambda _: frame, author=author, action=action, source_file=source_file,
-                           report=report)
+    def _apply(self, layer_id: str, current: Layer | None, edit: Edit) -> Layer:
+        if current is not None and not edit.full:
+            return current.updated(edit.puts, list(edit.deleted))
+        base = self.base.get(layer_id)
+        meta = base.meta if base else self.base.catalog.get(layer_id) or default_meta(layer_id)
+        frame = edit.puts.sort_index()
+        return layer_from_frame(meta, frame, base.geometry_type if base and len(frame) else None)
 
     def replace_layer(self, layer_id: str, frame: gpd.GeoDataFrame, *, author: str, source_file: str,
                       report: dict, append: bool = False) -> Revision:
@@ -141,12 +203,15 @@ class Workspace:
         frame = frame.to_crs("OGC:CRS84") if frame.crs is not None else frame.set_crs("OGC:CRS84")
         frame = frame.reset_index(drop=True)
 
-        def change(current: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
-            return append_features(current if append else None, frame)[0]
+        def change(current: Layer | None) -> Edit:
+            if append and current is not None:
+                return Edit(puts=numbered(frame, next_fid(current)))
+            return Edit(puts=numbered(frame, 1), full=True)
 
-        return self.modify(layer_id, change, author=author, action="import", source_file=source_file, report=report)
+        return self.edit(layer_id, change, author=author, action="import", source_file=source_file, report=report)
 
     def rollback(self, layer_id: str, revision_id: int, author: str) -> Revision:
+        """A new revision that brings the layer back to what it was at `revision_id` (a delta of what differs)."""
         store = self._require_store()
         try:
             target = store.revision(revision_id)
@@ -155,29 +220,36 @@ class Workspace:
         if target.layer != layer_id:
             raise BadRequest(f"revision {revision_id} belongs to layer {target.layer!r}",
                              f"Phiên bản {revision_id} thuộc lớp {target.layer!r}")
-        return self.commit(layer_id, store.snapshot(revision_id), author=author, action="rollback",
-                           report={"rolled_back_to": revision_id})
+        then = self.layer_at(layer_id, revision_id)
+
+        def change(current: Layer | None) -> Edit:
+            if current is None:
+                return Edit(puts=then.frame, full=True)
+            rows = np.minimum(np.searchsorted(current.fids, then.fids), max(len(current.fids) - 1, 0))
+            present = (current.fids[rows] == then.fids) if len(current.fids) else np.zeros(len(then), dtype=bool)
+            same = np.zeros(len(then), dtype=bool)
+            same[present] = then.features[present] == current.features[rows[present]]
+            deleted = tuple(int(f) for f in np.setdiff1d(current.fids, then.fids))
+            return Edit(puts=then.frame[~same], deleted=deleted)
+
+        return self.edit(layer_id, change, author=author, action="rollback", report={"rolled_back_to": revision_id})
 
     def history(self, layer_id: str) -> list[Revision]:
         return self.store.history(layer_id) if self.store is not None else []
 
     def set_internal(self, layer_id: str, internal: bool, author: str) -> None:
         self._require_store().set_internal(layer_id, internal, author)
-        self._compose()
+        self._sync(blocking=True)
 
 
-def _diff_counts(before: gpd.GeoDataFrame | None, after: gpd.GeoDataFrame) -> tuple[int, int, int]:
-    """(added, changed, removed) feature counts between two versions of a layer, by feature id."""
-    if before is None:
-        return len(after), 0, 0
-    old, new = set(before.index), set(after.index)
-    common = sorted(old & new)
-    changed = 0
-    if common:
-        a = before.loc[common]
-        b = after.loc[common]
-        cols = [c for c in a.columns if c in b.columns and c != a.geometry.name]
-        props_diff = (a[cols].astype(str) != b[cols].astype(str)).any(axis=1) if cols else False
-        geom_diff = ~a.geometry.geom_equals(b.geometry)
-        changed = int((props_diff | geom_diff).sum())
-    return len(new - old), changed, len(old - new)
+def _counts(current: Layer | None, edit: Edit) -> tuple[int, int, int]:
+    """(added, changed, removed): the features the edit adds, replaces and removes — counted from the edit itself,
+    so they are true whatever the layer's size.  An import that replaces the layer removes all it had."""
+    if current is None:
+        return (len(edit.puts) if edit.puts is not None else 0), 0, 0
+    if edit.full:
+        return len(edit.puts), 0, len(current)
+    puts = edit.puts.index.to_numpy(dtype="int64") if edit.puts is not None else np.empty(0, dtype="int64")
+    existing = np.isin(puts, current.fids)
+    removed = int(np.isin(np.asarray(edit.deleted, dtype="int64"), current.fids).sum())
+    return int((~existing).sum()), int(existing.sum()), removed

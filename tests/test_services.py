@@ -12,6 +12,8 @@ from shapely.geometry import Point, box
 from geo.errors import BadRequest, NotFound
 from layers import admin, features, register
 from layers.accounts import add_user
+from layers.catalog import default_meta
+from layers.dataset import layer_from_frame
 from layers.provenance import ACCURACY, weakest
 from layers.revisions import Store
 from layers.workspace import Workspace
@@ -19,12 +21,12 @@ from tests.small_world import TODAY, X0, Y0, dataset, lonlat
 
 
 def test_new_features_take_the_next_id_after_the_largest():
-    current = gpd.GeoDataFrame({"name": ["a", "b"]}, geometry=[Point(0, 0), Point(1, 1)], crs="OGC:CRS84",
-                               index=[3, 7])
+    current = layer_from_frame(default_meta("t"), gpd.GeoDataFrame(
+        {"name": ["a", "b"]}, geometry=[Point(0, 0), Point(1, 1)], crs="OGC:CRS84", index=[3, 7]))
     new = gpd.GeoDataFrame({"name": ["c", "d"]}, geometry=[Point(2, 2), Point(3, 3)], crs="OGC:CRS84")
-    out, fids = features.append_features(current, new)
-    assert fids == [8, 9] and list(out.index) == [3, 7, 8, 9] and list(out["name"]) == ["a", "b", "c", "d"]
-    assert features.next_fid(None) == 1 and features.append_features(None, new)[1] == [1, 2]
+    out = current.updated(features.numbered(new, features.next_fid(current)), [])
+    assert list(out.fids) == [3, 7, 8, 9] and list(out.frame["name"]) == ["a", "b", "c", "d"]
+    assert features.next_fid(None) == 1 and list(features.numbered(new, 1).index) == [1, 2]
 
 
 def test_the_outline_in_force_follows_the_reform_date():

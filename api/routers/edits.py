@@ -1,5 +1,8 @@
 """OGC API – Features Part 4: planners create, replace and delete features; every change is a revision.
 
+Optimistic concurrency: every feature read or written carries an `ETag`; a replace or delete sent with
+`If-Match` is refused with 412 (and changes nothing) when the feature changed since that tag was read.
+
 The work (validation, the commit, rebuilding the layer) runs in the `writes` lane of the work pool
 (api/work.py), never on the event loop; the functions are layers/features.py's.
 """
@@ -12,7 +15,7 @@ import orjson
 from fastapi import APIRouter, Body, Header
 from starlette.responses import Response
 
-from api.deps import BaseUrl, CollectionId, FeatureId, Planner, Work, Ws
+from api.deps import BaseUrl, CollectionId, FeatureId, IfMatch, Planner, Work, Ws
 from api.models import Written
 from api.params import FeatureIn, crs_param
 from api.responses import GEOJSON, documented, json_bytes
@@ -42,27 +45,36 @@ async def create_feature(collection_id: CollectionId, feature: FeatureBody, who:
 
     fid, revision = await work["writes"].run(create)
     return json_bytes(orjson.dumps({"id": fid, "revision": revision.id}), status=201,
-                      headers={"Location": f"{base}/collections/{collection_id}/items/{fid}"})
+                      headers=_etag(ws, collection_id, fid, Location=f"{base}/collections/{collection_id}/items/{fid}"))
+
+
+def _etag(ws, collection_id: str, fid: int, **headers: str) -> dict[str, str]:
+    """The written feature's new entity tag, for the client's next conditional write."""
+    tag = features.etag_of(ws, collection_id, fid)
+    return {**headers, "ETag": tag} if tag else headers
 
 
 @router.put("/collections/{collectionId}/items/{featureId}", operation_id="replaceFeature",
             summary="Thay đối tượng (cán bộ quy hoạch) / Replace a feature (planners)", max_body_size=MAX_FEATURE_BYTES,
-            responses=documented(401, 403, 404, 409, 413, 422, 503, model=Written))
+            responses=documented(401, 403, 404, 409, 412, 413, 422, 503, model=Written))
 async def replace_feature(collection_id: CollectionId, feature_id: FeatureId, feature: FeatureBody, who: Planner,
-                          ws: Ws, work: Work, content_crs: ContentCrs = None):
+                          ws: Ws, work: Work, content_crs: ContentCrs = None, if_match: IfMatch = None):
     source = _source_crs(content_crs)
 
     def replace():
         props, geometry = features.parse_feature(feature.as_geojson(), source)
-        return features.replace_feature(ws, collection_id, feature_id, props, geometry, who.name, who.sees_internal)
+        return features.replace_feature(ws, collection_id, feature_id, props, geometry, who.name, who.sees_internal,
+                                        if_match=if_match)
 
     fid, revision = await work["writes"].run(replace)
-    return json_bytes(orjson.dumps({"id": fid, "revision": revision.id}))
+    return json_bytes(orjson.dumps({"id": fid, "revision": revision.id}), headers=_etag(ws, collection_id, fid))
 
 
 @router.delete("/collections/{collectionId}/items/{featureId}", status_code=204, operation_id="deleteFeature",
                summary="Xóa đối tượng (cán bộ quy hoạch) / Delete a feature (planners)",
-               responses=documented(401, 403, 404, 409, 503, status=204))
-async def delete_feature(collection_id: CollectionId, feature_id: FeatureId, who: Planner, ws: Ws, work: Work):
-    await work["writes"].run(features.delete_feature, ws, collection_id, feature_id, who.name, who.sees_internal)
+               responses=documented(401, 403, 404, 409, 412, 503, status=204))
+async def delete_feature(collection_id: CollectionId, feature_id: FeatureId, who: Planner, ws: Ws, work: Work,
+                         if_match: IfMatch = None):
+    await work["writes"].run(features.delete_feature, ws, collection_id, feature_id, who.name, who.sees_internal,
+                             if_match=if_match)
     return Response(status_code=204)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from starlette.responses import Response
 
 from api import html, ogc
 from api.deps import BaseUrl, Collection, FeatureId
 from api.models import Feature, FeatureCollection
 from api.params import ItemParams, ItemsParams, QueryOf, crs_param, negotiate
 from api.responses import GEOJSON, documented, json_bytes
+from layers import features
 
 router = APIRouter(tags=["Features"])
 
@@ -44,10 +46,13 @@ def get_item(request: Request, layer: Collection, feature_id: FeatureId, params:
              base: BaseUrl):
     crs = crs_param(params.crs)
     body = ogc.feature(layer, feature_id, crs, base)
+    tag = features.etag(layer, layer.row_of(int(feature_id)))
+    if tag in (t.strip() for t in request.headers.get("if-none-match", "").split(",")):
+        return Response(status_code=304, headers={"ETag": tag})
     if negotiate(request, params.f) == "html":
         row = layer.row_of(int(feature_id))
         frame = layer.frame
         rows = [[c, frame.iat[row, frame.columns.get_loc(c)]] for c in layer.property_columns]
         return html.page(f"{layer.meta.text('title', params.lang)} #{feature_id}", html.table(["", ""], rows),
                          params.lang)
-    return json_bytes(body, GEOJSON, {"Content-Crs": crs.header})
+    return json_bytes(body, GEOJSON, {"Content-Crs": crs.header, "ETag": tag})

@@ -10,12 +10,12 @@ from typing import Annotated
 import orjson
 from fastapi import APIRouter, Body, Path
 
-from api.deps import BaseUrl, Engine, Planner, Work, Ws
+from api.deps import BaseUrl, Engine, IfMatch, Planner, Work, Ws
 from api.models import ProposalSaved, Written
 from api.params import FeatureIn, ProposalParams, QueryOf, StatusChange
 from api.responses import GEOJSON, documented, json_bytes
 from api.routers.checks import MAX_PROPOSAL_BYTES
-from layers import register
+from layers import features, register
 from layers.checking import check_feature, report_geometry84
 from layers.checks import CheckEngine
 
@@ -43,8 +43,11 @@ async def create_proposal(params: QueryOf[ProposalParams], who: Planner, checks:
 
 @router.post("/proposals/{proposalId}/status", operation_id="setProposalStatus",
              summary="Duyệt hoặc từ chối đề xuất đã lưu (cán bộ quy hoạch) / Approve or reject a saved proposal",
-             responses=documented(401, 403, 404, 409, 503, model=Written))
+             responses=documented(401, 403, 404, 409, 412, 503, model=Written))
 async def change_status(proposal_id: Annotated[int, Path(alias="proposalId", ge=1, le=2**62)],
-                        change: Annotated[StatusChange, Body()], who: Planner, ws: Ws, work: Work):
-    revision = await work["writes"].run(register.set_status, ws, proposal_id, change.status, who.name)
-    return json_bytes(orjson.dumps({"id": proposal_id, "status": change.status, "revision": revision.id}))
+                        change: Annotated[StatusChange, Body()], who: Planner, ws: Ws, work: Work,
+                        if_match: IfMatch = None):
+    revision = await work["writes"].run(register.set_status, ws, proposal_id, change.status, who.name, if_match)
+    tag = features.etag_of(ws, register.LAYER, proposal_id)
+    return json_bytes(orjson.dumps({"id": proposal_id, "status": change.status, "revision": revision.id}),
+                      headers={"ETag": tag} if tag else None)
