@@ -83,8 +83,8 @@ def require_role(role: str):
 async def visible_dataset(request: Request, who: Annotated[Principal, Depends(caller)]) -> Dataset:
     """The layers this caller may see: internal layers only for planners and admins."""
     ws = request.app.state.workspace
-    if ws.refresh_due():
-        await run_in_threadpool(ws.refresh)
+    if ws.refresh_due():  # another process's commits are caught up with in a thread of their own
+        ws.refresh(wait=False)
     return ws.snapshot(who.sees_internal)
 
 

@@ -40,6 +40,7 @@ class Workspace:
         self._sync_lock = threading.Lock()  # one thread at a time catches up with the store
         self._publish_lock = threading.Lock()  # held only for the swap of the published Dataset
         self._heads: dict[str, int] = {}  # layer → the store revision the published layer is at
+        self._writing: set[str] = set()  # layers this process is committing and will publish itself
         self._checked_at = 0.0
         self._version = -1
         self.dataset = base
@@ -77,12 +78,16 @@ class Workspace:
             if version == self._version:
                 return
             updates = {}
+            skipped = False
             for layer_id, head in self.store.heads().items():
                 was = self._heads.get(layer_id)
-                if was != head:
+                if was != head and layer_id in self._writing:
+                    skipped = True  # its writer publishes it when done; look again next time
+                elif was != head:
                     updates[layer_id] = (was, head, self._layer_at(layer_id, head, was))
             self._publish(updates, frozenset(self.store.internal_layers()))
-            self._version = version
+            if not skipped:
+                self._version = version
         finally:
             self._sync_lock.release()
 
@@ -124,11 +129,17 @@ class Workspace:
         it in a thread, and otherwise read the snapshot without any I/O."""
         return self.store is not None and time.monotonic() - self._checked_at >= self.REFRESH_SECONDS
 
-    def refresh(self) -> None:
-        """Pick up changes committed by other processes (checked at most once a second, never waiting)."""
-        if self.refresh_due():
-            self._checked_at = time.monotonic()
+    def refresh(self, wait: bool = True) -> None:
+        """Pick up changes committed by other processes (checked at most once a second; never waiting for another
+        thread that is already at it).  Without `wait`, the catching up runs in a thread of its own, so that no
+        request pays for rebuilding a layer another process replaced."""
+        if not self.refresh_due():
+            return
+        self._checked_at = time.monotonic()
+        if wait:
             self._sync()
+        elif not self._sync_lock.locked():
+            threading.Thread(target=self._sync, name="planmap-refresh", daemon=True).start()
 
     def snapshot(self, sees_internal: bool) -> Dataset:
         """The current layers as they are (no store access): all of them, or the public view."""
@@ -177,14 +188,17 @@ class Workspace:
                 counts = _counts(current, edit)
                 count = len(edit.puts) if edit.full else (len(current) if current is not None else 0) \
                     + counts[0] - counts[2]
+                self._writing.add(layer_id)
                 try:
                     revision = store.commit_changes(layer_id, edit.puts, edit.deleted, full=edit.full,
                                                     feature_count=count, author=author, action=action,
                                                     source_file=source_file, report=report, counts=counts,
                                                     expected_head=was)
+                    self._publish({layer_id: (was, revision.id, self._apply(layer_id, current, edit))}, None)
                 except StaleHead:
                     continue
-                self._publish({layer_id: (was, revision.id, self._apply(layer_id, current, edit))}, None)
+                finally:
+                    self._writing.discard(layer_id)
                 return revision
         raise Conflict("the layer is being changed by others; try again",
                        "Lớp đang được người khác sửa; hãy thử lại")
