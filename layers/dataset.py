@@ -211,6 +211,14 @@ class Layer:
         """One feature's properties as served (decoded from its encoded bytes; no table assembly)."""
         return orjson.loads(self.features[row][:self.head_lengths[row]] + b"null}")["properties"]
 
+    def properties_json(self) -> list[str]:
+        """Every row's properties as JSON text, cut from the encoded features (for storing a whole layer without
+        encoding it twice)."""
+        start, tail = len(b'{"type":"Feature","id":'), len(b',"geometry":')
+        props = len(b',"properties":')
+        return [f[start + len(str(fid)) + props:n - tail].decode()
+                for f, n, fid in zip(self.features, self.head_lengths, self.fids.tolist(), strict=True)]
+
     def geometry_of(self, row: int) -> shapely.Geometry:
         """One feature's geometry (CRS84), from wherever the row's attributes are kept."""
         if self._frame is not None:

@@ -16,6 +16,7 @@ import json
 import os
 import sqlite3
 import sys
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from geo.geojson import json_value
+from geo.geojson import encode_properties
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS revisions (
@@ -100,14 +101,13 @@ class Revision:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
-def _rows(frame: gpd.GeoDataFrame | None) -> tuple[list[str], list[bytes], list[int]]:
+def _rows(frame: gpd.GeoDataFrame | None, properties: list[str] | None = None
+          ) -> tuple[list[str], list[bytes], list[int]]:
     """Each feature as (properties JSON, WKB geometry, id) for the features table."""
     if frame is None or len(frame) == 0:
         return [], [], []
-    props = frame.drop(columns=frame.geometry.name)
-    columns = list(props.columns)
-    records = [json.dumps({c: json_value(v) for c, v in zip(columns, row, strict=True)}, ensure_ascii=False)
-               for row in props.itertuples(index=False, name=None)]
+    records = properties if properties is not None else \
+        [b.decode() for b in encode_properties(frame.drop(columns=frame.geometry.name))]
     return records, list(shapely.to_wkb(frame.geometry.to_numpy())), [int(f) for f in frame.index]
 
 
@@ -131,6 +131,7 @@ class Store:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.path = self.folder / "planmap-store.sqlite"
+        self._local = threading.local()
         with self.connect() as db:
             db.executescript(SCHEMA)
             for table, column, definition in MIGRATIONS:
@@ -139,14 +140,16 @@ class Store:
 
     @contextmanager
     def connect(self):
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        try:
+        """This thread's connection to the store, opened once: opening and closing one per call made each edit pay
+        for a WAL checkpoint (the last connection to close checkpoints)."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=True)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA foreign_keys=ON")
             db.execute("PRAGMA busy_timeout=30000")
-            yield db
-        finally:
-            db.close()
+            self._local.db = db
+        yield db
 
     @contextmanager
     def transaction(self):
@@ -183,15 +186,16 @@ class Store:
     def commit_changes(self, layer: str, puts: gpd.GeoDataFrame | None, deleted: list[int] | tuple[int, ...] = (),
                        *, full: bool = False, feature_count: int, author: str, action: str,
                        source_file: str | None = None, report: dict | None = None,
-                       counts: tuple[int, int, int] = (0, 0, 0), expected_head: int | None | bool = False
-                       ) -> Revision:
+                       counts: tuple[int, int, int] = (0, 0, 0), expected_head: int | None | bool = False,
+                       properties: list[str] | None = None) -> Revision:
         """Store one change of a layer as its new head revision, atomically: `puts` (CRS84, index = feature ids)
         added or replacing features, `deleted` ids removed — or, with `full`, `puts` is the whole layer.
 
         `expected_head`: the head revision the change was computed from (None: the shipped data); if another
-        writer moved the head meanwhile, StaleHead is raised and nothing is written.
+        writer moved the head meanwhile, StaleHead is raised and nothing is written.  `properties`: each put
+        row's properties as JSON text when the caller has them already.
         """
-        records, wkb, fids = _rows(puts)
+        records, wkb, fids = _rows(puts, properties)
         with self.transaction() as db:
             parent = db.execute("SELECT revision FROM layer_head WHERE layer = ?", (layer,)).fetchone()
             if expected_head is not False and (parent[0] if parent else None) != expected_head:

@@ -190,11 +190,19 @@ class Workspace:
                     + counts[0] - counts[2]
                 self._writing.add(layer_id)
                 try:
+                    if edit.full:  # a whole new layer: build it first, and store the properties it encoded
+                        edit = Edit(puts=edit.puts.sort_index(), full=True)
+                        updated = self._apply(layer_id, current, edit)
+                        properties = updated.properties_json()
+                    else:
+                        updated, properties = None, None
                     revision = store.commit_changes(layer_id, edit.puts, edit.deleted, full=edit.full,
                                                     feature_count=count, author=author, action=action,
                                                     source_file=source_file, report=report, counts=counts,
-                                                    expected_head=was)
-                    self._publish({layer_id: (was, revision.id, self._apply(layer_id, current, edit))}, None)
+                                                    expected_head=was, properties=properties)
+                    if updated is None:
+                        updated = self._apply(layer_id, current, edit)
+                    self._publish({layer_id: (was, revision.id, updated)}, None)
                 except StaleHead:
                     continue
                 finally:
@@ -216,6 +224,7 @@ class Workspace:
         """An import: the file's features become the layer (or are appended to it), as one revision."""
         frame = frame.to_crs("OGC:CRS84") if frame.crs is not None else frame.set_crs("OGC:CRS84")
         frame = frame.reset_index(drop=True)
+        frame.attrs = {}  # the importer's notes stay in its report, not in every copy pandas makes
 
         def change(current: Layer | None) -> Edit:
             if append and current is not None:

@@ -397,7 +397,7 @@ def test_invalid_geometries(tmp_path):
     pyogrio.write_dataframe(frame, path, geometry_type="Polygon")
     out, report = read_import(path, "industrial_clusters", CLUSTERS_SCHEMA, PROVINCE, geometry_type="MultiPolygon")
     assert len(out) == 2 and report.features_rejected == 1
-    assert list(out["area_ha"]) == [12.5, 3.0] and out.attrs["source_features"] == [1, 2]
+    assert list(out["area_ha"]) == [12.5, 3.0] and list(out.attrs["source_features"]) == [1, 2]
     assert all(g.geom_type == "MultiPolygon" and g.is_valid for g in out.geometry)
     repaired = [p for p in report.problems if p["code"] == "invalid_geometry_repaired"]
     assert [p["feature"] for p in repaired] == [1] and repaired[0]["severity"] == "warning"

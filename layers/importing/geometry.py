@@ -11,6 +11,8 @@ from layers.importing.context import ImportContext
 
 _FAMILY = {"Point": "point", "MultiPoint": "point", "LineString": "line", "LinearRing": "line",
            "MultiLineString": "line", "Polygon": "polygon", "MultiPolygon": "polygon"}
+# shapely's type ids of the geometry types a layer may have
+_TYPE_IDS = {"Point": 0, "LineString": 1, "Polygon": 3, "MultiPoint": 4, "MultiLineString": 5, "MultiPolygon": 6}
 _MULTI = {"point": shapely.MultiPoint, "line": shapely.MultiLineString, "polygon": shapely.MultiPolygon}
 _CONVERSIONS = {
     "closed_line_as_polygon": ("closed lines were read as polygons", "đường khép kín được đọc thành vùng"),
@@ -41,24 +43,47 @@ def norm_geometry_type(value: str | None) -> str | None:
 
 
 def check_geometries(ctx: ImportContext, geoms: np.ndarray) -> np.ndarray:
-    """The geometries fit for the layer (None where a feature is rejected, with the problem reported)."""
+    """The geometries fit for the layer (None where a feature is rejected, with the problem reported).
+
+    Vectorised for the common case — a valid geometry of the layer's own type — so that a 200,000-feature file
+    is checked in a fraction of a second; only empty, mistyped or invalid geometries are looked at one by one."""
+    geoms = np.asarray(geoms, dtype=object)
     out = np.empty(len(geoms), dtype=object)
-    z_count, converted = 0, {}
-    for i, geom in enumerate(geoms):
-        if geom is None or geom.is_empty:
+    missing = shapely.is_missing(geoms)
+    missing[~missing] = shapely.is_empty(geoms[~missing])
+    has_z = np.zeros(len(geoms), dtype=bool)
+    has_z[~missing] = shapely.has_z(geoms[~missing])
+    geoms = geoms.copy()
+    if has_z.any():
+        geoms[has_z] = shapely.force_2d(geoms[has_z])
+    type_ids = shapely.get_type_id(geoms)
+    if ctx.geometry_type is not None:
+        plain = type_ids == _TYPE_IDS[ctx.geometry_type]
+    else:
+        plain = np.isin(type_ids, [v for k, v in _TYPE_IDS.items()])
+    plain &= ~missing
+    valid = np.zeros(len(geoms), dtype=bool)
+    valid[plain] = shapely.is_valid(geoms[plain])
+    out[plain & valid] = geoms[plain & valid]
+    converted: dict[str, int] = {}
+    for i in np.flatnonzero(~(plain & valid)):
+        geom = geoms[i]
+        if missing[i]:
             ctx.problem(i, "error", "empty_geometry", "the feature has no geometry", "Đối tượng không có hình học")
             continue
-        if shapely.has_z(geom):
-            geom = shapely.force_2d(geom)
-            z_count += 1
-        geom, how = coerce(geom, ctx.geometry_type)
-        if geom is None:
-            ctx.problem(i, "error", "geometry_type", f"a {how} cannot go into a layer of {ctx.geometry_type}",
-                        f"Kiểu hình học {_vn_type(how)} không phù hợp với lớp kiểu {_vn_type(ctx.geometry_type)}")
-            continue
-        if how:
-            converted[how] = converted.get(how, 0) + 1
-        out[i] = geom if shapely.is_valid(geom) else _repair_or_reject(ctx, i, geom)
+        how = None
+        if not plain[i]:
+            geom, how = coerce(geom, ctx.geometry_type)
+            if geom is None:
+                ctx.problem(i, "error", "geometry_type", f"a {how} cannot go into a layer of {ctx.geometry_type}",
+                            f"Kiểu hình học {_vn_type(how)} không phù hợp với lớp kiểu "
+                            f"{_vn_type(ctx.geometry_type)}")
+                continue
+            if how:
+                converted[how] = converted.get(how, 0) + 1
+        out[i] = geom if (plain[i] and valid[i]) or (not plain[i] and shapely.is_valid(geom)) \
+            else _repair_or_reject(ctx, int(i), geom)
+    z_count = int(has_z.sum())
     if z_count:
         ctx.report.note("z_dropped", f"heights (Z) were dropped from {z_count} features",
                         f"Đã bỏ cao độ (Z) của {z_count} đối tượng")

@@ -4,7 +4,7 @@ and every problem per feature (1-based, in source order) and note about the file
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -30,7 +30,9 @@ class ImportReport:
     notes: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        return json.loads(json.dumps(asdict(self), default=_json_default, ensure_ascii=False))
+        # the fields as they are (not dataclasses.asdict, which deep-copies every problem of a 200,000-row file)
+        plain = {f.name: getattr(self, f.name) for f in fields(self)}
+        return json.loads(json.dumps(plain, default=_json_default, ensure_ascii=False))
 
     def note(self, code: str, en: str, vi: str, severity: str = "info", **extra) -> None:
         self.notes.append({"code": code, "severity": severity, "message": {"vi": vi, "en": en}, **extra})
