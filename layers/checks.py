@@ -22,6 +22,8 @@ from layers.measures import STATUS_RANK, Batch, Measure, RuleOutcome, Subset
 from layers.proposals import Proposals
 from layers.rules import RuleBook
 
+MAX_CACHED_SUBSETS = 256  # per layer: distinct (filters, day) selections kept for later checks
+
 
 class CheckEngine:
     """Checks proposals against a dataset with a rule book; caches metric geometries and indexes per filter."""
@@ -29,24 +31,25 @@ class CheckEngine:
     def __init__(self, dataset: Dataset, rules: RuleBook) -> None:
         self.dataset = dataset
         self.rules = rules
-        self._subsets: dict[tuple, Subset | None] = {}
-        self._metric: dict[str, np.ndarray] = {}
 
     # -- layers in metres -------------------------------------------------------------------------------------
+    # What is derived from one layer is cached on that (immutable) layer, not on the engine: an edit of one layer
+    # makes a new Dataset and engine, and the other layers keep what they had computed.
     def metric_geoms(self, layer: Layer) -> np.ndarray:
-        if layer.id not in self._metric:
-            self._metric[layer.id] = to_metres(layer.frame.geometry.to_numpy())
-        return self._metric[layer.id]
+        if "metric" not in layer.cache:
+            layer.cache["metric"] = to_metres(layer.frame.geometry.to_numpy())
+        return layer.cache["metric"]
 
     def subset(self, layer_id: str, filters: dict, day: dt.date) -> Subset | None:
         """Features of `layer_id` matching `filters` and valid on `day`; None when the layer is not loaded."""
         layer = self.dataset.get(layer_id)
         if layer is None:
             return None
-        key = (layer_id, tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in filters.items())), day)
-        if key not in self._subsets:
-            if len(self._subsets) > 256:  # many distinct as_of dates: start afresh rather than grow without bound
-                self._subsets.clear()
+        key = ("subset", tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in filters.items())), day)
+        subsets = layer.cache
+        if key not in subsets:
+            if len(subsets) > MAX_CACHED_SUBSETS:  # many distinct as_of dates: start afresh, not grow without bound
+                subsets.clear()
             mask = layer.valid_on(day)
             valid = int(mask.sum())
             # a filter column that is absent, or empty in every feature in force, cannot select anything honestly
@@ -60,8 +63,8 @@ class CheckEngine:
                 mask &= layer.frame[name].astype(str).isin([str(v) for v in values]).to_numpy()
             rows = np.flatnonzero(mask)
             geoms = self.metric_geoms(layer)[rows]
-            self._subsets[key] = Subset(layer, rows, geoms, STRtree(geoms), valid_count=valid, missing=missing)
-        return self._subsets[key]
+            subsets[key] = Subset(layer, rows, geoms, STRtree(geoms), valid_count=valid, missing=missing)
+        return subsets[key]
 
     # -- the batch ---------------------------------------------------------------------------------------------
     def evaluate(self, proposals: Proposals, day: dt.date | None = None, evidence: bool = True

@@ -60,6 +60,7 @@ class Layer:
         self.index = SpatialIndex(frame.geometry.to_numpy())
         self.features, self.head_lengths = _encode(self.fids, frame)
         self._sorted = _is_sorted(self.fids)
+        self.cache: dict = {}  # things derived from exactly this layer (e.g. its geometries in metres)
         # each column's type as loaded: edited rows are conformed to it, however the assembled table widened it
         self._dtypes = {c: frame[c].dtype for c in frame.columns if c != frame.geometry.name}
 
@@ -149,6 +150,7 @@ class Layer:
                                          else np.empty(0, dtype=object))
         layer._sorted = True
         layer._dtypes = self._dtypes
+        layer.cache = {}
         validity = getattr(self, "_validity", None)
         if validity is not None:  # dates parsed once: carried over, only the edited rows parsed
             carried = tuple(v if kept_rows is None else v[kept_rows] for v in validity)
