@@ -18,6 +18,7 @@ from api.deps import Caller, Engine, Work
 from api.models import CheckReport, Rules
 from api.params import CheckParams, FeatureIn, QueryOf, RulesParams, negotiate
 from api.responses import GEOJSON, PDF, documented, json_bytes
+from geo.cancel import checkpoint
 from geo.geojson import vertex_count
 from layers.access import Principal
 from layers.checking import check_feature
@@ -76,6 +77,7 @@ def render_report(report: dict, fmt: str, lang: str) -> Response:
 
 def check_and_render(checks: CheckEngine, feature: dict, params: CheckParams, fmt: str) -> Response:
     report = check_feature(checks, feature, crs=params.crs, as_of=params.as_of, lang=params.lang)
+    checkpoint()  # the client may have gone while the rules ran: then no report is rendered
     return render_report(report, fmt, params.lang)
 
 

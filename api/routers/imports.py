@@ -1,7 +1,7 @@
 """Loading planners' official files into a layer, the layer's revision history, rollback and visibility.
 
-Imports and rollbacks run in the `writes` lane of the work pool; the functions are layers/imports.py's and the
-workspace's.
+Imports run in the `imports` lane of the work pool (one at a time, a short queue), rollbacks in `writes`; the
+functions are layers/imports.py's and the workspace's.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ def _import_upload(ws, layer_id: str, options: ImportForm, author: str) -> dict:
 async def import_upload(collection_id: CollectionId, who: Planner, ws: Ws, work: Work,
                         form: Annotated[ImportForm, Form()]):
     check_layer_id(collection_id)
-    doc = await work["writes"].run(_import_upload, ws, collection_id, form, who.name)
+    doc = await work["imports"].run(_import_upload, ws, collection_id, form, who.name)
     return json_bytes(orjson.dumps(doc), status=201)
 
 
