@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 DATA   := data/planmap.gpkg
 
-.PHONY: run test lint data assets bench bench-loop screenshots system-check clean
+.PHONY: run test lint data assets bench bench-loop bench-reliability screenshots system-check clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -68,6 +68,11 @@ bench: $(VENV)/.installed
 # pool (docs/benchmarks.md).
 bench-loop: $(VENV)/.installed $(DATA)
 	$(BIN)/python bench/loop_latency.py
+
+# Readers, checks, a 200,000-feature import, single-feature edits and hostile clients at once; figures in
+# docs/reliability-load.md (results: bench/out/reliability.json).
+bench-reliability: $(VENV)/.installed-test $(DATA)
+	$(BIN)/python bench/reliability.py
 
 clean:
 	rm -rf $(VENV) $(DATA) node_modules

@@ -35,12 +35,12 @@ from api.routers import (
 )
 from api.work import LaneSize, WorkPools
 from layers.dataset import Dataset
+from layers.limits import MAX_BODY_BYTES
 from layers.revisions import Store
 from layers.rules import RuleBook
 from layers.workspace import Workspace
 
 log = logging.getLogger("planmap")
-MAX_BODY_BYTES = 5_000_000  # any request body unless its route allows more (imports) or less (checks)
 ROUTERS = (landing, collections, items, edits, imports, openapi, checks, proposals, exports, users, search, map)
 
 

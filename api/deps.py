@@ -17,7 +17,7 @@ from fastapi import Depends, Header, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
-from api.work import WorkPools
+from api.work import ClientLanes
 from geo.errors import BadRequest, Forbidden, NotFound, Unauthorized, Unavailable
 from layers.access import ANONYMOUS, Principal, hash_token, same_secret
 from layers.checks import CheckEngine
@@ -32,8 +32,9 @@ async def workspace(request: Request) -> Workspace:
     return request.app.state.workspace
 
 
-async def work(request: Request) -> WorkPools:
-    return request.app.state.work
+async def work(request: Request) -> ClientLanes:
+    """The lanes of heavy work, tied to this request: its jobs are cancelled if its client disconnects."""
+    return request.app.state.work.for_client(request.receive)
 
 
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
@@ -133,6 +134,6 @@ Admin = Annotated[Principal, Depends(require_role("admin"))]
 VisibleDataset = Annotated[Dataset, Depends(visible_dataset)]
 Collection = Annotated[Layer, Depends(collection)]
 Engine = Annotated[CheckEngine, Depends(check_engine)]
-Work = Annotated[WorkPools, Depends(work)]
+Work = Annotated[ClientLanes, Depends(work)]
 Ws = Annotated[Workspace, Depends(workspace)]
 BaseUrl = Annotated[str, Depends(base_url)]

@@ -2,6 +2,9 @@
 
 Domain code raises `geo.errors.PlanmapError` subclasses; FastAPI's own validation errors and Starlette's HTTP
 errors (404 for an unknown path, 405, 413 from the body limit) get the same shape.  Nothing else converts errors.
+
+A 413 from the body limit says the route's limit and closes the connection: the rest of the body is never read
+(uvicorn would otherwise read and discard it all, keeping the connection for the next request).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 from starlette.responses import Response
 
 from geo.errors import PlanmapError
@@ -24,6 +28,15 @@ _HTTP_VI = {404: "Không tìm thấy tài nguyên", 405: "Phương thức không
 _HTTP_EN = {413: "the request body is larger than this route accepts"}
 _HTTP_CODES = {400: "InvalidParameterValue", 404: "NotFound", 405: "MethodNotAllowed", 406: "NotAcceptable",
                413: "PayloadTooLarge", 500: "ServerError"}
+
+
+def body_too_large(limit: int | None) -> PlanmapError:
+    """The refusal of a body over its route's limit (`limit` bytes, when known)."""
+    if limit is None:
+        return PlanmapError(_HTTP_EN[413], _HTTP_VI[413], status=413, code=_HTTP_CODES[413])
+    vi_limit = f"{limit:,}".replace(",", ".")
+    return PlanmapError(f"{_HTTP_EN[413]} ({limit:,} bytes)", f"{_HTTP_VI[413]} (tối đa {vi_limit} byte)", status=413,
+                        code=_HTTP_CODES[413], details={"limit_bytes": limit})
 
 
 def problem_response(error: PlanmapError) -> Response:
@@ -103,16 +116,21 @@ class PlainErrorsAsProblems:
             nonlocal replaced
             if message["type"] == "http.response.start" and message["status"] >= 400:
                 headers = {k.lower(): v for k, v in message.get("headers", [])}
+                status = message["status"]
                 if headers.get(b"content-type", b"").startswith(b"text/plain"):
                     replaced = True
-                    status = message["status"]
-                    body = orjson.dumps(PlanmapError(_HTTP_EN.get(status, "request refused"), _HTTP_VI.get(status),
-                                                     status=status, code=_HTTP_CODES.get(status, "Error")).problem())
+                    error = body_too_large(scope.get(MAX_BODY_SIZE_SCOPE_KEY)) if status == 413 else \
+                        PlanmapError(_HTTP_EN.get(status, "request refused"), _HTTP_VI.get(status), status=status,
+                                     code=_HTTP_CODES.get(status, "Error"))
+                    body = orjson.dumps(error.problem())
                     await send({"type": "http.response.start", "status": status,
                                 "headers": [(b"content-type", PROBLEM_JSON.encode()),
-                                            (b"content-length", str(len(body)).encode())]})
+                                            (b"content-length", str(len(body)).encode()),
+                                            *([(b"connection", b"close")] if status == 413 else [])]})
                     await send({"type": "http.response.body", "body": body})
                     return
+                if status == 413 and b"connection" not in headers:  # the body may be unread: do not read on
+                    message = {**message, "headers": [*message.get("headers", []), (b"connection", b"close")]}
             if replaced:
                 return  # the plain body is dropped: the problem was sent whole
             await send(message)
@@ -130,7 +148,9 @@ def install_handlers(app: FastAPI) -> None:
         return problem_response(validation_error(exc))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> Response:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 413:  # the body limit, counted while the body streamed in
+            return problem_response(body_too_large(request.scope.get(MAX_BODY_SIZE_SCOPE_KEY)))
         error = PlanmapError(str(exc.detail), _HTTP_VI.get(exc.status_code), status=exc.status_code,
                              code=_HTTP_CODES.get(exc.status_code, "Error"), headers=dict(exc.headers or {}))
         return problem_response(error)

@@ -52,3 +52,32 @@ def feature_head(fid: object, properties: bytes) -> bytes:
 
 def join_features(parts: list[bytes] | np.ndarray) -> bytes:
     return b",".join(parts)
+
+
+_POSITION_DEPTH = {"Point": 0, "MultiPoint": 1, "LineString": 1, "MultiLineString": 2, "Polygon": 2,
+                   "MultiPolygon": 3}
+
+
+def vertex_count(geometry: object) -> int:
+    """The number of positions in a GeoJSON geometry (a dict as parsed), counted without building it: the cost is
+    one step per ring or part, so a limit can be checked before any work.  Malformed members count as nothing;
+    reading the geometry refuses them later."""
+    if not isinstance(geometry, dict):
+        return 0
+    kind = geometry.get("type")
+    if kind == "GeometryCollection":
+        members = geometry.get("geometries")
+        return sum(vertex_count(g) for g in members) if isinstance(members, list) else 0
+    depth = _POSITION_DEPTH.get(kind)  # type: ignore[arg-type]
+    coords = geometry.get("coordinates")
+    if depth is None or not isinstance(coords, list):
+        return 0
+    if depth == 0:
+        return 1
+    return _count(coords, depth)
+
+
+def _count(items: list, depth: int) -> int:
+    if depth == 1:
+        return len(items)
+    return sum(_count(part, depth - 1) for part in items if isinstance(part, list))

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo.cancel import checkpoint
 from layers.checks import CheckEngine
 from layers.dataset import Dataset
 from layers.proposals import Proposals, read_proposals
@@ -27,6 +28,7 @@ def check_all(engine: CheckEngine, proposals: Proposals, day: dt.date,
     parts = []
     total = len(proposals)
     for start in range(0, total, CHUNK):
+        checkpoint()  # between chunks: stop if whoever asked has gone
         stop = min(start + CHUNK, total)
         chunk = Proposals(proposals.kinds[start:stop], proposals.geoms[start:stop],
                           proposals.properties[start:stop] if proposals.properties else [])

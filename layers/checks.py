@@ -15,6 +15,7 @@ import pandas as pd
 import shapely
 from shapely import STRtree
 
+from geo.cancel import checkpoint
 from geo.crs import to_metres
 from layers import admin
 from layers.dataset import Dataset, Layer
@@ -75,6 +76,7 @@ class CheckEngine:
         measures = [rule.evaluator() for rule in self.rules.in_force(day)]
         outcomes = []
         for measure in measures:
+            checkpoint()  # between rules: stop if whoever asked has gone
             idx = np.flatnonzero(np.isin(proposals.kinds, measure.rule.applies_to))
             outcomes.append(measure.evaluate(Batch(self, proposals, idx, geoms[idx], day, evidence)))
         return measures, outcomes, geoms

@@ -21,6 +21,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
+from geo.cancel import checkpoint
 from geo.crs import CRS84, SupportedCrs
 from geo.errors import BadRequest, NotFound
 from layers.dataset import Dataset, Layer
@@ -237,6 +238,7 @@ def _write(spec: ExportFormat, frames: dict[str, gpd.GeoDataFrame], out: Path, d
             progress(total, total)
         return files
     for i, (cid, frame) in enumerate(frames.items(), start=1):
+        checkpoint()  # between layers: the client may have gone (the caller removes what was written)
         if spec.key == "gpkg" or spec.key == "kml":
             path = out / f"planmap.{spec.ext}"
             opts = {"layer": cid, "driver": spec.driver, "append": path.exists()}

@@ -13,10 +13,10 @@ from pathlib import Path
 from geo.errors import BadRequest
 from layers.admin import province_outline
 from layers.importing import ImportRefused, read_import
+from layers.limits import MAX_UPLOAD_BYTES
 from layers.workspace import Workspace
 
 LAYER_ID = re.compile(r"^[a-z][a-z0-9_]{1,62}$")
-MAX_UPLOAD_BYTES = 200_000_000
 
 
 def check_layer_id(layer_id: str) -> str:

@@ -11,6 +11,7 @@ from shapely.geometry import shape
 
 from geo.crs import CRS84, VIETNAM_BOUNDS, SupportedCrs, UnsupportedCrsError, parse_crs, transform_geometries
 from geo.errors import Unprocessable
+from layers.limits import MAX_BATCH_VERTICES, MAX_CHECK_VERTICES_PLANNER, check_vertices
 from layers.rules import PROPOSAL_KINDS
 
 ALLOWED_GEOMETRIES = ("Point", "Polygon", "MultiPolygon")
@@ -112,6 +113,15 @@ def from_feature(feature: object, crs: str | None = None) -> tuple[Proposals, dt
     return Proposals(kinds=np.array([kind], dtype=object), geoms=geoms, properties=[props]), day
 
 
+def _check_batch_size(geoms: np.ndarray) -> None:
+    """Refuse (413) a file with a proposal, or proposals together, over the vertex limits, before any check."""
+    counts = shapely.get_num_coordinates(geoms)
+    for row in np.flatnonzero(counts > MAX_CHECK_VERTICES_PLANNER)[:1]:
+        check_vertices(int(counts[row]), MAX_CHECK_VERTICES_PLANNER, f"the proposal at row {row + 1}",
+                       f"Đề xuất ở dòng {row + 1}")
+    check_vertices(int(counts.sum()), MAX_BATCH_VERTICES, "the file's proposals together", "Các đề xuất của tệp")
+
+
 def _guess_xy_columns(columns: list[str]) -> tuple[str, str] | None:
     lower = {c.lower(): c for c in columns}
     for x, y in (("lon", "lat"), ("longitude", "latitude"), ("lng", "lat"), ("x", "y"), ("kinh_do", "vi_do"),
@@ -163,8 +173,9 @@ def read_proposals(path, crs: str | None = None) -> tuple[Proposals, object]:
     if "kind" not in frame.columns:
         raise ProposalError("a `kind` column is required (fuel_station, lpg_station, industrial_cluster, "
                             "industrial_park, factory)", "Cần cột `kind` (loại đề xuất)")
-    problems = []
     geoms = frame.geometry.to_numpy()
+    _check_batch_size(geoms)
+    problems = []
     for i, (kind, geom) in enumerate(zip(frame["kind"], geoms, strict=True)):
         try:
             check_kind(kind, f" at row {i + 1}")

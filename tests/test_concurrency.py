@@ -19,11 +19,13 @@ import numpy as np
 
 from api.app import create_app
 from api.openapi import api_routes
+from layers.limits import MAX_CHECK_VERTICES_ANONYMOUS
 from tests import small_world
 
 
-def large_polygon(vertices: int = 40_000) -> dict:
-    """An industrial cluster over Thái Nguyên city drawn with a wavy outline of many vertices (~1 MB of JSON)."""
+def large_polygon(vertices: int = MAX_CHECK_VERTICES_ANONYMOUS - 1) -> dict:
+    """An industrial cluster over Thái Nguyên city drawn with a wavy outline of many vertices (by default the most
+    an anonymous caller may have checked: `vertices` + 1 positions with the closing one; ~250 KB of JSON)."""
     t = np.linspace(0, 2 * np.pi, vertices, endpoint=False)
     r = 0.03 * (1 + 0.05 * np.sin(40 * t))
     ring = np.column_stack([105.84 + r * np.cos(t) / np.cos(np.radians(21.59)), 21.59 + r * np.sin(t)])

@@ -9,6 +9,7 @@ import numpy as np
 import shapely
 from shapely.geometry import shape
 
+from geo.cancel import checkpoint
 from layers.measures import evidence_roles
 from layers.provenance import evidence_text
 from layers.report import DISCLAIMER
@@ -248,8 +249,12 @@ def report_pdf(report: dict, lang: str = "vi") -> bytes:
         page.text(0.06, 0.03, "\n".join(textwrap.wrap(t["disclaimer"], 130)), fontsize=6.5, color="#555")
         page.text(0.94, 0.015, f"{number}/{len(pages)}", fontsize=6.5, ha="right")
     buf = io.BytesIO()
-    with PdfPages(buf, metadata={"Title": t["title"], "Creator": "planmap"}) as pdf:
+    try:
+        with PdfPages(buf, metadata={"Title": t["title"], "Creator": "planmap"}) as pdf:
+            for page in pages:
+                checkpoint()  # between pages: stop if whoever asked has gone
+                pdf.savefig(page)
+    finally:
         for page in pages:
-            pdf.savefig(page)
-            plt.close(page)
+            plt.close(page)  # pyplot keeps every open figure: close them on every way out
     return buf.getvalue()

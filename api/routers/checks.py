@@ -14,18 +14,26 @@ from fastapi import APIRouter, Body, Request
 from starlette.responses import HTMLResponse, Response
 
 from api import html
-from api.deps import Engine, Work
+from api.deps import Caller, Engine, Work
 from api.models import CheckReport, Rules
 from api.params import CheckParams, FeatureIn, QueryOf, RulesParams, negotiate
 from api.responses import GEOJSON, PDF, documented, json_bytes
+from geo.cancel import checkpoint
+from geo.geojson import vertex_count
+from layers.access import Principal
 from layers.checking import check_feature
 from layers.checks import CheckEngine
+from layers.limits import (
+    MAX_CHECK_VERTICES_ANONYMOUS,
+    MAX_CHECK_VERTICES_PLANNER,
+    MAX_PROPOSAL_BYTES,
+    check_vertices,
+)
 from layers.measures import evidence_roles
 from layers.rules import PROPOSAL_KIND_LABELS
 from web.reports import CONFIDENCE, report_html, report_pdf
 
 router = APIRouter(tags=["Checks"])
-MAX_PROPOSAL_BYTES = 2_000_000  # a proposal is one feature, not a dataset
 
 
 def rules_doc(checks: CheckEngine, day: dt.date, kind: str | None, lang: str) -> dict:
@@ -69,13 +77,21 @@ def render_report(report: dict, fmt: str, lang: str) -> Response:
 
 def check_and_render(checks: CheckEngine, feature: dict, params: CheckParams, fmt: str) -> Response:
     report = check_feature(checks, feature, crs=params.crs, as_of=params.as_of, lang=params.lang)
+    checkpoint()  # the client may have gone while the rules ran: then no report is rendered
     return render_report(report, fmt, params.lang)
+
+
+def check_proposal_size(feature: FeatureIn, who: Principal) -> None:
+    """Refuse (413) a proposal with more vertices than this caller may have checked, before any work."""
+    limit = MAX_CHECK_VERTICES_PLANNER if who.can("planner") else MAX_CHECK_VERTICES_ANONYMOUS
+    check_vertices(vertex_count(feature.geometry), limit, "the proposal", "Đề xuất")
 
 
 @router.post("/checks", summary="Kiểm tra địa điểm đề xuất / Check a proposed site", operation_id="postCheck",
              max_body_size=MAX_PROPOSAL_BYTES,
              responses=documented(401, 413, 422, 503, model=CheckReport, html=True, binary=(PDF,)))
-async def post_check(request: Request, params: QueryOf[CheckParams], checks: Engine, work: Work,
+async def post_check(request: Request, params: QueryOf[CheckParams], checks: Engine, work: Work, who: Caller,
                      feature: Annotated[FeatureIn, Body(media_type=GEOJSON)]):
+    check_proposal_size(feature, who)
     fmt = params.f or negotiate(request, None)
     return await work["checks"].run(check_and_render, checks, feature.as_geojson(), params, fmt)

@@ -19,10 +19,11 @@ from api.deps import BaseUrl, CollectionId, FeatureId, IfMatch, Planner, Work, W
 from api.models import Written
 from api.params import FeatureIn, crs_param
 from api.responses import GEOJSON, documented, json_bytes
+from geo.geojson import vertex_count
 from layers import features
+from layers.limits import MAX_FEATURE_BYTES, MAX_FEATURE_VERTICES, check_vertices
 
 router = APIRouter(tags=["Edits"])
-MAX_FEATURE_BYTES = 5_000_000
 FeatureBody = Annotated[FeatureIn, Body(media_type=GEOJSON)]
 ContentCrs = Annotated[str | None, Header(alias="Content-Crs", description="Hệ tọa độ của hình học gửi lên "
                                                                          "(mặc định CRS84) / CRS of the geometry")]
@@ -32,11 +33,17 @@ def _source_crs(content_crs: str | None):
     return crs_param(content_crs.strip("<> ") if content_crs else None, "Content-Crs")
 
 
+def _check_size(feature: FeatureIn) -> None:
+    """Refuse (413) a feature with more vertices than a layer accepts, before any work."""
+    check_vertices(vertex_count(feature.geometry), MAX_FEATURE_VERTICES, "the feature", "Đối tượng")
+
+
 @router.post("/collections/{collectionId}/items", status_code=201, operation_id="createFeature",
              summary="Thêm đối tượng (cán bộ quy hoạch) / Create a feature (planners)", max_body_size=MAX_FEATURE_BYTES,
              responses=documented(401, 403, 404, 409, 413, 422, 503, model=Written, status=201))
 async def create_feature(collection_id: CollectionId, feature: FeatureBody, who: Planner, ws: Ws, work: Work,
                          base: BaseUrl, content_crs: ContentCrs = None):
+    _check_size(feature)
     source = _source_crs(content_crs)
 
     def create():
@@ -59,6 +66,7 @@ def _etag(ws, collection_id: str, fid: int, **headers: str) -> dict[str, str]:
             responses=documented(401, 403, 404, 409, 412, 413, 422, 503, model=Written))
 async def replace_feature(collection_id: CollectionId, feature_id: FeatureId, feature: FeatureBody, who: Planner,
                           ws: Ws, work: Work, content_crs: ContentCrs = None, if_match: IfMatch = None):
+    _check_size(feature)
     source = _source_crs(content_crs)
 
     def replace():

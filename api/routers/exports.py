@@ -17,6 +17,7 @@ from api.deps import Caller, VisibleDataset, Work, Ws
 from api.params import DataExportParams, MapExportParams, OfflineParams, QueryOf, split_ids
 from api.responses import PDF, documented
 from api.routers.map import home_bounds
+from geo.cancel import checkpoint
 from geo.crs import CRS84
 from geo.errors import BadRequest, NotFound
 from layers.access import ANONYMOUS
@@ -76,6 +77,7 @@ def offline_copy(everything: Dataset, public: Dataset, wanted: list[str], hillsh
                          "Chỉ chọn lớp nội bộ; bản ngoại tuyến chỉ gồm các lớp công khai")
     docs, features = [], {}
     for cid in chosen:
+        checkpoint()  # between layers: stop if whoever asked has gone
         layer = public.get(cid)
         doc = ogc.collection_doc(layer, "", lang)
         docs.append({k: doc[k] for k in OFFLINE_META if k in doc})  # what the page uses; no links, no CRS URIs

@@ -1,7 +1,7 @@
 """Loading planners' official files into a layer, the layer's revision history, rollback and visibility.
 
-Imports and rollbacks run in the `writes` lane of the work pool; the functions are layers/imports.py's and the
-workspace's.
+Imports run in the `imports` lane of the work pool (one at a time, a short queue), rollbacks in `writes`; the
+functions are layers/imports.py's and the workspace's.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from api.models import Revision as RevisionDoc
 from api.params import ImportForm, LayerSettings
 from api.responses import documented, json_bytes
 from geo.errors import NotFound
-from layers.imports import MAX_UPLOAD_BYTES, check_layer_id, import_file
+from layers.imports import check_layer_id, import_file
+from layers.limits import FORM_OVERHEAD_BYTES, MAX_UPLOAD_BYTES
 
 router = APIRouter(tags=["Imports and revisions"])
 CollectionId = Annotated[str, Path(alias="collectionId", description="Mã lớp (lớp mới: được tạo, ở chế độ nội bộ) "
@@ -50,12 +51,12 @@ def _import_upload(ws, layer_id: str, options: ImportForm, author: str) -> dict:
 
 @router.post("/collections/{collectionId}/imports", status_code=201, operation_id="importFile",
              summary="Nhập tệp thành phiên bản mới (cán bộ quy hoạch) / Import a file as a new revision (planners)",
-             max_body_size=MAX_UPLOAD_BYTES + 1_000_000,
+             max_body_size=MAX_UPLOAD_BYTES + FORM_OVERHEAD_BYTES,
              responses=documented(401, 403, 413, 422, 503, model=ImportResult, status=201))
 async def import_upload(collection_id: CollectionId, who: Planner, ws: Ws, work: Work,
                         form: Annotated[ImportForm, Form()]):
     check_layer_id(collection_id)
-    doc = await work["writes"].run(_import_upload, ws, collection_id, form, who.name)
+    doc = await work["imports"].run(_import_upload, ws, collection_id, form, who.name)
     return json_bytes(orjson.dumps(doc), status=201)
 
 

@@ -14,10 +14,11 @@ from api.deps import BaseUrl, Engine, IfMatch, Planner, Work, Ws
 from api.models import ProposalSaved, Written
 from api.params import FeatureIn, ProposalParams, QueryOf, StatusChange
 from api.responses import GEOJSON, documented, json_bytes
-from api.routers.checks import MAX_PROPOSAL_BYTES
+from api.routers.checks import check_proposal_size
 from layers import features, register
 from layers.checking import check_feature, report_geometry84
 from layers.checks import CheckEngine
+from layers.limits import MAX_PROPOSAL_BYTES
 
 router = APIRouter(tags=["Proposals"])
 
@@ -36,6 +37,7 @@ def check_and_save(checks: CheckEngine, ws, feature: dict, params: ProposalParam
              responses=documented(401, 403, 409, 413, 422, 503, model=ProposalSaved, status=201))
 async def create_proposal(params: QueryOf[ProposalParams], who: Planner, checks: Engine, ws: Ws,
                           work: Work, base: BaseUrl, feature: Annotated[FeatureIn, Body(media_type=GEOJSON)]):
+    check_proposal_size(feature, who)
     saved = await work["writes"].run(check_and_save, checks, ws, feature.as_geojson(), params, who.name)
     return json_bytes(orjson.dumps(saved), status=201,
                       headers={"Location": f"{base}/collections/{register.LAYER}/items/{saved['id']}"})

@@ -10,8 +10,11 @@ from dataclasses import dataclass, field
 
 import matplotlib
 import shapely
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+
+from geo.cancel import checkpoint
 
 from .layout import MapPlan
 from .symbols import Styles
@@ -71,9 +74,25 @@ def new_canvas(plan: MapPlan) -> Canvas:
     return Canvas(plan, fig, page, ax, styles, meas)
 
 
+class _Checkpoint(Artist):
+    """Draws nothing; while the sheet is encoded (most of a render's time) it stops the render if the client who
+    asked for it has gone (geo/cancel.py)."""
+
+    def draw(self, renderer) -> None:
+        checkpoint()
+
+
+def _add_checkpoints(cv: Canvas) -> None:
+    """A checkpoint after each z-order band of the map (every layer has its own) and after the page furniture."""
+    for axes in (cv.ax, cv.page):
+        for z in sorted({child.zorder for child in axes.get_children()}):
+            axes.add_artist(_Checkpoint()).set_zorder(z)
+
+
 def encode(cv: Canvas) -> bytes:
     """The sheet as PDF or PNG bytes, with no creation date so the same map gives the same bytes."""
     plan = cv.plan
+    _add_checkpoints(cv)
     buf = io.BytesIO()
     if plan.fmt == "pdf":
         cv.fig.savefig(buf, format="pdf", dpi=plan.dpi,

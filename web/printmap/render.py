@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
+from geo.cancel import checkpoint
+
 from .canvas import encode, new_canvas
 from .features import draw_features
 from .furniture import draw_frame, draw_grid, draw_north_arrow
@@ -23,6 +25,8 @@ class _Progress:
             report(0, total)
 
     def tick(self) -> None:
+        """One stage done: report it, and stop here if the client who asked has gone (geo/cancel.py)."""
+        checkpoint()
         self.step += 1
         if self.report is not None:
             self.report(self.step, self.total)

@@ -1,0 +1,54 @@
+"""Every bound on the size of one piece of work, in one place: request bodies, vertices, batches.
+
+A request is refused (413, with a problem document naming the limit) before any of its work is done: body sizes
+are counted while the body streams in (api/app.py), vertices are counted from the GeoJSON before a geometry is
+built (geo/geojson.py `vertex_count`).  How much heavy work runs at once is bounded by the lanes of api/work.py.
+
+Anonymous callers — anyone on the intranet — get lower limits than the department's planners: a site drawn on the
+map has a few dozen vertices and a surveyed boundary a few thousand, while a check with a PDF report of a
+40,000-vertex outline costs ~4 s of a core (docs/reliability-load.md).
+"""
+
+from __future__ import annotations
+
+import os
+
+from geo.errors import PayloadTooLarge
+
+
+def _bytes_from_env(name: str, default: int) -> int:
+    """An operator's override of a byte limit (a positive whole number), else the default."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or int(value) <= 0:
+        raise ValueError(f"{name} must be a positive number of bytes, not {value!r}")
+    return int(value)
+
+
+# ---------------------------------------------------------------------------------------------- request bodies
+MAX_BODY_BYTES = 5_000_000  # any request body unless its route allows more (imports) or less (checks)
+MAX_PROPOSAL_BYTES = 2_000_000  # a proposal (POST /checks, /proposals) is one feature, not a dataset
+MAX_FEATURE_BYTES = 5_000_000  # one feature written to a layer (Part 4 create / replace)
+# An imported file; PLANMAP_MAX_UPLOAD_BYTES changes it for a deployment (and lets tests reach it cheaply).
+MAX_UPLOAD_BYTES = _bytes_from_env("PLANMAP_MAX_UPLOAD_BYTES", 200_000_000)
+FORM_OVERHEAD_BYTES = 1_000_000  # the multipart form around an uploaded file: boundaries and the other fields
+
+# ------------------------------------------------------------------------------------------------------ vertices
+MAX_CHECK_VERTICES_ANONYMOUS = 10_000  # a proposal checked by a caller who is not a planner (PDF ≈ 1.5 s)
+MAX_CHECK_VERTICES_PLANNER = 100_000  # a proposal checked or saved by a planner (about all 2 MB of JSON holds)
+MAX_FEATURE_VERTICES = 100_000  # one feature written to a layer (the largest shipped one, the province, has 4,706)
+MAX_BATCH_VERTICES = 5_000_000  # all proposals of one batch file (`planmap check`) together
+
+
+def check_vertices(count: int, limit: int, what_en: str, what_vi: str) -> None:
+    """Refuse (413) a geometry of more than `limit` vertices, saying the limit, before any work is done on it."""
+    if count > limit:
+        raise PayloadTooLarge(f"{what_en} has {count:,} vertices; at most {limit:,} are accepted",
+                              f"{what_vi} có {_vi(count)} đỉnh; chỉ nhận tối đa {_vi(limit)} đỉnh",
+                              code="TooManyVertices", details={"vertices": count, "limit": limit})
+
+
+def _vi(number: int) -> str:
+    """A whole number as Vietnamese writes it: 10.000."""
+    return f"{number:,}".replace(",", ".")
