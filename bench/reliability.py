@@ -33,6 +33,7 @@ import platform
 import secrets
 import shutil
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -54,7 +55,8 @@ sys.path.insert(0, str(HERE))
 
 from layers.limits import MAX_CHECK_VERTICES_ANONYMOUS, MAX_CHECK_VERTICES_PLANNER  # noqa: E402
 
-PHASES = ("baseline", "import", "edits", "hostile", "after")
+PHASES = ("baseline", "import", "edits", "quiet", "hostile", "after")
+QUIET = PHASES.index("quiet")  # readers pause: the same edits timed on an otherwise idle server
 READ_LAYERS = ("fuel_stations", "lpg_stations", "public_facilities", "places", "communes", "industrial_clusters",
                "industrial_parks", "roads", "power_lines", "mineral_areas")
 BIG_LAYER = "bench_points"
@@ -95,6 +97,9 @@ def reader(url: str, seed: int, phase, stop, big_ready, out: mp.Queue) -> None:
     records: list[tuple[int, float, int]] = []
     with httpx.Client(base_url=url, timeout=REQUEST_TIMEOUT) as client:
         while not stop.is_set():
+            if phase.value == QUIET:
+                time.sleep(0.05)
+                continue
             layers = READ_LAYERS + ((BIG_LAYER,) * 3 if big_ready.value else ())
             layer = layers[rng.integers(len(layers))]
             lon, lat = TOWNS[rng.integers(len(TOWNS))]
@@ -189,6 +194,20 @@ class Server:
 
     def store_bytes(self) -> int:
         return sum(p.stat().st_size for p in self.store.rglob("*") if p.is_file())
+
+    def store_data_bytes(self) -> int:
+        """The bytes of data the store holds (features' properties and geometries, revisions' records), read
+        through SQLite: the files' sizes move by whole pages and WAL segments, not by what a change adds."""
+        db = sqlite3.connect(f"file:{self.store / 'planmap-store.sqlite'}?mode=ro", uri=True)
+        try:
+            features = db.execute("SELECT IFNULL(SUM(LENGTH(properties) + IFNULL(LENGTH(geometry), 0) + 17), 0)"
+                                  " FROM features").fetchone()[0]
+            revisions = db.execute("SELECT IFNULL(SUM(LENGTH(created) + LENGTH(author) + LENGTH(action) + "
+                                   "IFNULL(LENGTH(source_file), 0) + IFNULL(LENGTH(report), 0) + 56), 0) "
+                                   "FROM revisions").fetchone()[0]
+        finally:
+            db.close()
+        return int(features + revisions)
 
 
 class RssSampler(threading.Thread):
@@ -287,7 +306,7 @@ def edits(server: Server, planner: dict[str, str], rounds: int, budget_s: float)
             for op in ("create", "replace", "delete"):
                 if time.monotonic() > deadline:
                     return done
-                before = server.store_bytes()
+                before = server.store_data_bytes()
                 started = time.perf_counter()
                 if op == "create":
                     resp = client.post(items, json=feature, headers=headers)
@@ -301,7 +320,7 @@ def edits(server: Server, planner: dict[str, str], rounds: int, budget_s: float)
                     resp = client.delete(f"{items}/{fid}", headers=planner)
                 ms = (time.perf_counter() - started) * 1000
                 done.append({"op": op, "status": resp.status_code, "ms": round(ms, 1),
-                             "store_growth_kb": round((server.store_bytes() - before) / 1024, 1)})
+                             "store_growth_kb": round((server.store_data_bytes() - before) / 1024, 2)})
     return done
 
 
@@ -399,6 +418,12 @@ def main() -> int:
             report["edits"] = edits(server, planner, args.edit_rounds, args.edit_budget) if big_ready.value else []
             phase_seconds["edits"] = time.monotonic() - started
 
+            started = enter("quiet")
+            time.sleep(1)  # the readers' last requests finish
+            report["edits_quiet"] = edits(server, planner, args.edit_rounds, args.edit_budget) \
+                if big_ready.value else []
+            phase_seconds["quiet"] = time.monotonic() - started
+
             started = enter("hostile")
             report["hostile"] = hostile(server, planner)
             phase_seconds["hostile"] = time.monotonic() - started
@@ -434,6 +459,8 @@ def print_table(report: dict) -> None:
     print(f"{'phase':<10}{'seconds':>8}{'requests':>10}{'errors':>8}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}"
           f"{'>1 s':>6}{'RSS MB':>8}")
     for name, row in report["readers_by_phase"].items():
+        if not row["requests"]:
+            continue
         print(f"{name:<10}{report['phase_seconds'].get(name, 0):>8}{row['requests']:>10}{row['errors']:>8}"
               f"{row['p50_ms']:>9}{row['p99_ms']:>9}{row['max_ms']:>9}{row['over_1s']:>6}"
               f"{report['server_rss_mb']['by_phase_max'][name]:>8}")
@@ -441,14 +468,16 @@ def print_table(report: dict) -> None:
         print(f"anonymous PDF checks ({name}): {row['requests']} done, {row['errors']} errors, "
               f"p50 {row['p50_ms']} ms, max {row['max_ms']} ms")
     print(f"import of {report['points']:,} points: {report['import']}")
-    if report["edits"]:
-        print("edits on the imported layer:")
+    for key, title in (("edits", "while 8 readers loop"), ("edits_quiet", "readers paused")):
+        if not report.get(key):
+            continue
+        print(f"edits on the imported layer ({title}):")
         for op in ("create", "replace", "delete"):
-            rows = [e for e in report["edits"] if e["op"] == op]
+            rows = [e for e in report[key] if e["op"] == op]
             if rows:
                 print(f"  {op:<8} n={len(rows)} statuses={sorted({e['status'] for e in rows})} "
                       f"median {statistics.median(e['ms'] for e in rows):.0f} ms, max {max(e['ms'] for e in rows):.0f}"
-                      f" ms; store growth median {statistics.median(e['store_growth_kb'] for e in rows):.0f} KB")
+                      f" ms; data added median {statistics.median(e['store_growth_kb'] for e in rows):.2f} KB")
     for row in report["hostile"]["bodies_and_vertices"]:
         print(f"hostile: {row}")
     print(f"hostile: renders {report['hostile']['renders']}")
