@@ -20,6 +20,7 @@ from geo.crs import CRS84, SupportedCrs, transform_geometries
 from geo.errors import BadRequest, NotFound, Unprocessable
 from layers.proposals import check_lonlat
 from layers.provenance import ACCURACY, DEFAULT_ACCURACY
+from layers.validation import check_write
 
 if TYPE_CHECKING:
     from layers.revisions import Revision
@@ -108,6 +109,7 @@ def editable(ws: Workspace, layer_id: str, sees_internal: bool) -> gpd.GeoDataFr
 def create_feature(ws: Workspace, layer_id: str, properties: dict, geometry: shapely.Geometry, author: str,
                    sees_internal: bool = True) -> tuple[int, Revision]:
     """Add one feature (geometry in CRS84) as a new revision; returns its id and the revision."""
+    properties, geometry = check_write(ws, layer_id, properties, geometry, sees_internal)  # 400 naming the field
     feature_row(_columns(editable(ws, layer_id, sees_internal)), properties, author)  # refuse before the lock
     created: list[int] = []
 
@@ -125,6 +127,7 @@ def create_feature(ws: Workspace, layer_id: str, properties: dict, geometry: sha
 def replace_feature(ws: Workspace, layer_id: str, fid: str | int, properties: dict, geometry: shapely.Geometry,
                     author: str, sees_internal: bool = True) -> tuple[int, Revision]:
     """Replace one feature's properties and geometry as a new revision."""
+    properties, geometry = check_write(ws, layer_id, properties, geometry, sees_internal)  # 400 naming the field
     number = feature_id(editable(ws, layer_id, sees_internal), fid, layer_id)
 
     def change(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

@@ -60,7 +60,8 @@ def test_feature_edits_are_revisions_with_provenance(ws):
     fid, rev = features.create_feature(ws, "fuel_stations", props, geom, "lan")
     assert fid == 2 and rev.action == "create" and rev.added == 1
     row = ws.current_frame("fuel_stations").loc[fid]
-    assert row["accuracy"] == "approximate" and row["source"].startswith("planmap: edited by lan")
+    assert row["accuracy"] == "approximate" and rev.author == "lan"
+    assert row["source"] == f"planmap: edited on {dt.date.today().isoformat()}"  # who edited it: the revision
     with pytest.raises(BadRequest, match="colour"):
         features.create_feature(ws, "fuel_stations", {"colour": "red"}, geom, "lan")
     with pytest.raises(NotFound):
