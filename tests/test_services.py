@@ -87,7 +87,7 @@ def test_the_register_saves_a_report_and_its_status(ws):
 
 def test_accounts_refuse_bad_names_and_keep_no_token(tmp_path):
     store = Store(tmp_path)
-    token = add_user(store, "lan", "planner", "admin")
+    token = add_user(store, "lan", "planner", "admin")["token"]
     assert token.startswith("pm_") and token.encode() not in (tmp_path / "planmap-store.sqlite").read_bytes()
     with pytest.raises(BadRequest):
         add_user(store, "lan nguyen", "planner", "admin")
