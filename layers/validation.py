@@ -25,6 +25,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import pandas as pd
 import shapely
 
 from geo.errors import BadRequest
@@ -113,17 +114,13 @@ def field_types(layer: Layer, meta: CollectionMeta | None = None) -> dict[str, s
     return out
 
 
+_INFERRED = {"empty": "any", "boolean": "boolean", "integer": "integer", "floating": "number",
+             "mixed-integer-float": "number"}
+
+
 def _type_of_values(values) -> str:
-    kinds = {type(v) for v in values}
-    if not kinds:
-        return "any"
-    if kinds <= {bool}:
-        return "boolean"
-    if kinds <= {int}:
-        return "integer"
-    if kinds <= {int, float}:
-        return "number"
-    return "string"
+    """The field type of an object column's values (pandas' C inference: one pass, no Python loop)."""
+    return _INFERRED.get(pd.api.types.infer_dtype(values, skipna=True), "string")
 
 
 def _layer_geometry_types(layer: Layer | None) -> tuple[str, ...] | None:

@@ -87,6 +87,7 @@ BAD_WRITES = [
     ("districts", {"valid_to": "2025-02-30"}, SQUARE, "valid_to", "YYYY-MM-DD"),
     ("fuel_stations", {"status": "planned", "note": NOTE + "x"}, POINT, "note", f"at most {MAX_TEXT_CHARS:,}"),
     ("fuel_stations", {"status": "planned", "name": "CHXD\x00"}, POINT, "name", "control character"),
+    ("fuel_stations", {"status": "planned", "name": "CHXD \ud800"}, POINT, "name", "not valid Unicode"),
     ("fuel_stations", {"status": "planned", "colour": "red"}, POINT, "colour", "no field"),
 ]
 
@@ -271,3 +272,32 @@ def test_the_print_map_draws_features_without_status_or_name(small_app, tmp_path
             printed = c.get("/exports/map", params=params)
             assert printed.status_code == 200, printed.text
             assert pdf.pages(printed.content)
+
+
+def test_the_print_map_draws_clusters_whose_file_leaves_status_and_name_empty():
+    """A department's GeoPackage served as it is: empty values read as None, NaN or pandas' NA."""
+    import numpy as np
+    import pandas as pd
+
+    from api.app import create_app
+    from layers.dataset import Dataset, layer_from_frame
+    from tests import small_world
+
+    frames = small_world.layers()
+    cells = small_world.frame([{"name": name, "status": status, "plan_phase": phase, "area_ha": area,
+                                "geometry": frames["industrial_clusters"].geometry.iloc[0].buffer(200 * (i + 1))}
+                               for i, (name, status, phase, area) in enumerate(
+                                   [(np.nan, np.nan, None, np.nan), (None, pd.NA, pd.NA, None),
+                                    ("CCN Trống", None, np.nan, 5.0)])])
+    frames["industrial_clusters"] = pd.concat([frames["industrial_clusters"], cells], ignore_index=True)
+    frames["industrial_clusters"].index = range(1, len(frames["industrial_clusters"]) + 1)
+    layers = {k: layer_from_frame(small_world.meta(k, small_world.TEMPORAL if k in ("province", "districts",
+                                                                                    "communes") else ()), v)
+              for k, v in frames.items()}
+    app = create_app(Dataset(layers, catalog={k: v.meta for k, v in layers.items()}), small_world.RULES)
+    with TestClient(app) as c:
+        for params in ({"preset": "cluster-plan-2030", "size": "A4", "f": "png", "dpi": 72},
+                       {"preset": "overview", "size": "A4", "collections": "industrial_clusters", "lang": "en"}):
+            printed = c.get("/exports/map", params=params)
+            assert printed.status_code == 200, printed.text
+        assert "Layer industrial_clusters" in pdf.text(printed.content)  # its legend rows, the empty class too
