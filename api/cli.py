@@ -302,21 +302,57 @@ def users() -> None:
     pass
 
 
-@users.command("add", help="Create a user (or give them a new token); prints the token once.")
+_DAYS_HELP = "Days the token lasts (default: $PLANMAP_TOKEN_DAYS, else 90; at most 730)."
+
+
+@users.command("add", help="Create a user; prints their token once (it expires, see --days).")
 @click.argument("name")
 @click.option("--role", required=True, type=click.Choice(["viewer", "planner", "admin"]))
-def users_add(name: str, role: str) -> None:
+@click.option("--days", type=int, default=None, help=_DAYS_HELP)
+def users_add(name: str, role: str, days: int | None) -> None:
     from layers.accounts import add_user
 
-    click.echo(add_user(_store(), name, role, os.environ.get("USER", "cli")))
+    made = add_user(_store(), name, role, os.environ.get("USER", "cli"), days)
+    click.echo(f"token expires {made['expires']} / mã hết hạn {made['expires']}", err=True)
+    click.echo(made["token"])
 
 
-@users.command("list", help="List users (never their tokens).")
+@users.command("token", help="Issue a new token for a user (printed once); the old one stops working.")
+@click.argument("name")
+@click.option("--days", type=int, default=None, help=_DAYS_HELP)
+def users_token(name: str, days: int | None) -> None:
+    from layers.accounts import issue_token
+
+    issued = issue_token(_store(), name, days)
+    click.echo(f"token expires {issued['expires']} / mã hết hạn {issued['expires']}", err=True)
+    click.echo(issued["token"])
+
+
+@users.command("disable", help="Disable a user: every request with their token is refused until enabled.")
+@click.argument("name")
+def users_disable(name: str) -> None:
+    from layers.accounts import set_enabled
+
+    set_enabled(_store(), name, False)
+    click.echo(f"{name}: disabled / đã khóa")
+
+
+@users.command("enable", help="Enable a disabled user again (their token works if it has not expired).")
+@click.argument("name")
+def users_enable(name: str) -> None:
+    from layers.accounts import set_enabled
+
+    set_enabled(_store(), name, True)
+    click.echo(f"{name}: enabled / đã mở lại")
+
+
+@users.command("list", help="List users (never their tokens), with when each token expires.")
 def users_list() -> None:
     from layers.accounts import list_users
 
     for u in list_users(_store()):
-        click.echo(f"{u['name']:20s} {u['role']:8s} {u['created']}")
+        state = "disabled" if u["disabled"] else "expired" if u["expired"] else "active"
+        click.echo(f"{u['name']:20s} {u['role']:8s} {state:8s} expires {u['expires']}  created {u['created']}")
 
 
 @main.command("layers", help="List each layer with feature count, geometry type and accuracy mix.")

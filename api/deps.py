@@ -19,7 +19,8 @@ from starlette.concurrency import run_in_threadpool
 
 from api.work import ClientLanes
 from geo.errors import BadRequest, Forbidden, NotFound, Unauthorized, Unavailable
-from layers.access import ANONYMOUS, Principal, hash_token, same_secret
+from layers.access import ANONYMOUS, Principal, same_secret
+from layers.accounts import authenticate
 from layers.checks import CheckEngine
 from layers.dataset import Dataset, Layer
 from layers.workspace import Workspace
@@ -55,15 +56,12 @@ async def caller(request: Request, credentials: Credentials) -> Principal:
 
 
 def principal_of(request: Request, token: str) -> Principal:
-    """Whose token this is: the deployment's admin token, or a user of the store (401 otherwise)."""
+    """Whose token this is: the deployment's admin token, or a user of the store (401 otherwise: unknown, expired
+    or disabled, each with its reason)."""
     admin_token = request.app.state.admin_token
     if admin_token and same_secret(token, admin_token):
         return Principal("admin", "admin")
-    store = request.app.state.workspace.store
-    found = store.user_by_token_hash(hash_token(token)) if store is not None else None
-    if found is None:
-        raise Unauthorized("the token is not valid", "Mã truy cập không hợp lệ")
-    return Principal(*found)
+    return authenticate(request.app.state.workspace.store, token)
 
 
 def require_role(role: str):

@@ -11,6 +11,7 @@ from typing import Literal, get_type_hints
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from layers import revisions
+from layers.access import REDACTED_REVISION_FIELDS
 
 
 class Open(BaseModel):
@@ -158,9 +159,12 @@ class CheckReport(Open):
 
 
 # A revision as the store records it (layers/revisions.py), without its import report (listed on its own route).
+# Who made it and from which file are for planners and admins: null for everyone else (layers/access.py).
+_REDACTED = Field(description="Chỉ cán bộ quy hoạch và quản trị thấy; null với người khác / planners and admins "
+                              "only; null for everyone else")
 Revision = create_model("Revision", __base__=Open, __doc__="One revision of a layer: who, when, what changed.",
-                        **{name: (kind, ...) for name, kind in get_type_hints(revisions.Revision).items()
-                           if name != "report"})
+                        **{name: ((kind | None, _REDACTED) if name in REDACTED_REVISION_FIELDS else (kind, ...))
+                           for name, kind in get_type_hints(revisions.Revision).items() if name != "report"})
 
 
 class Revisions(Open):
@@ -195,10 +199,30 @@ class UserCreated(Open):
     name: str
     role: str
     token: str = Field(description="Chỉ hiện một lần / shown once: only its hash is kept")
+    expires: str = Field(description="Hết hạn (UTC) / when the token expires (UTC, ISO 8601)")
+
+
+class TokenIssued(Open):
+    name: str
+    token: str = Field(description="Chỉ hiện một lần; mã cũ hết hiệu lực / shown once; the old token stops working")
+    expires: str
+
+
+class User(Open):
+    """An account as admins see it (never its token)."""
+
+    name: str
+    role: str
+    created: str
+    created_by: str | None
+    expires: str
+    expired: bool
+    disabled: bool
+    token_issued: str | None
 
 
 class Users(Open):
-    users: list[dict]
+    users: list[User]
 
 
 class SearchHit(Open):

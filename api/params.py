@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from geo.crs import CRS84, SUPPORTED, SupportedCrs, parse_crs
 from geo.errors import BadRequest
+from layers.accounts import DEFAULT_TOKEN_DAYS, MAX_TOKEN_DAYS
 from layers.exports import FORMATS
 from layers.provenance import ACCURACY
 from layers.query import FeatureQuery, parse_interval
@@ -280,9 +281,21 @@ class FeatureIn(BaseModel):
         return self.model_dump(exclude_none=False, exclude_unset=True)
 
 
+_DAYS = Field(None, ge=1, le=MAX_TOKEN_DAYS, description="Số ngày mã có hiệu lực (mặc định "
+              f"{DEFAULT_TOKEN_DAYS}, hoặc PLANMAP_TOKEN_DAYS) / days the token lasts (default {DEFAULT_TOKEN_DAYS} "
+              "or PLANMAP_TOKEN_DAYS)")
+
+
 class NewUser(Strict):
     name: str = Field(min_length=1, max_length=64, pattern=r"^[\w.@-]+$")
     role: Literal["viewer", "planner", "admin"]
+    days: int | None = _DAYS
+
+
+class NewToken(Strict):
+    """A new token for a user (the old one stops working)."""
+
+    days: int | None = _DAYS
 
 
 class LayerSettings(Strict):

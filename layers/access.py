@@ -9,6 +9,9 @@ from dataclasses import dataclass
 
 ROLES = ("viewer", "planner", "admin")
 RANK = {"anonymous": 0, "viewer": 1, "planner": 2, "admin": 3}
+# What a revision says about people and the department's files: who made it and from which file (its import
+# report names the file too).  Only planners and admins read them.
+REDACTED_REVISION_FIELDS = ("author", "source_file", "report")
 
 
 @dataclass(frozen=True)
@@ -21,6 +24,12 @@ class Principal:
     @property
     def sees_internal(self) -> bool:
         """Internal layers (drafts) are for the department's planners and admins only."""
+        return RANK[self.role] >= RANK["planner"]
+
+    @property
+    def sees_names(self) -> bool:
+        """Who changed a layer and from which file are for planners and admins: anonymous users and viewers read
+        the data, not the department's staff or file names."""
         return RANK[self.role] >= RANK["planner"]
 
     def can(self, role: str) -> bool:
@@ -42,3 +51,10 @@ def hash_token(token: str) -> str:
 
 def same_secret(given: str, expected: str) -> bool:
     return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
+
+
+def revision_for(revision: dict, who: Principal) -> dict:
+    """A revision as `who` may read it: without author, source file and import report unless a planner or admin."""
+    if who.sees_names:
+        return revision
+    return {**revision, **{k: None for k in REDACTED_REVISION_FIELDS if k in revision}}

@@ -35,6 +35,7 @@ class CollectionMeta:
     provenance: dict[str, str] = field(default_factory=dict)
     keywords: tuple[str, ...] = ()
     temporal_fields: tuple[str, ...] = ()
+    required: tuple[str, ...] = ()  # fields every written feature must fill (layers/validation.py)
 
     def text(self, name: str, lang: str = "vi") -> str:
         """A bilingual field in the wanted language, falling back to the other one."""
@@ -46,6 +47,14 @@ def default_meta(layer_id: str) -> CollectionMeta:
     """Metadata for a layer the catalog does not describe (e.g. a planner's own GeoPackage)."""
     return CollectionMeta(id=layer_id, title={"vi": layer_id, "en": layer_id},
                           description={"vi": f"Lớp {layer_id}", "en": f"Layer {layer_id}"})
+
+
+def _names(entry: dict, key: str) -> tuple[str, ...]:
+    """A list of field names in a catalog entry."""
+    value = entry.get(key) or ()
+    if isinstance(value, str) or not all(isinstance(v, str) for v in value):
+        raise CatalogError(f"catalog entry {entry.get('id')!r}: {key} must be a list of names")
+    return tuple(value)
 
 
 class CatalogError(PlanmapError):
@@ -71,6 +80,7 @@ def load_catalog(path: Path) -> dict[str, CollectionMeta]:
                 provenance=dict(entry.get("provenance") or {}),
                 keywords=tuple(entry.get("keywords") or ()),
                 temporal_fields=tuple(entry.get("temporal_fields") or ()),
+                required=_names(entry, "required"),
             )
         except (KeyError, TypeError) as exc:
             raise CatalogError(f"catalog entry {entry!r} lacks {exc}") from exc

@@ -22,6 +22,9 @@ from geo.geojson import encode_geometries, encode_properties, feature_head
 from geo.index import SpatialIndex
 from layers.catalog import CollectionMeta, default_meta, load_catalog
 
+# What a layer's cache keeps when an edit derives a new layer from it: what depends on its fields, not its rows.
+KEPT_ACROSS_EDITS = frozenset({"field_rules"})
+
 # Edits kept as separate rows before a layer's frame is assembled anew (each assembly copies the whole layer).
 MAX_PENDING_EDITS = 256
 
@@ -150,7 +153,7 @@ class Layer:
                                          else np.empty(0, dtype=object))
         layer._sorted = True
         layer._dtypes = self._dtypes
-        layer.cache = {}
+        layer.cache = {k: v for k, v in self.cache.items() if k in KEPT_ACROSS_EDITS}
         validity = getattr(self, "_validity", None)
         if validity is not None:  # dates parsed once: carried over, only the edited rows parsed
             carried = tuple(v if kept_rows is None else v[kept_rows] for v in validity)

@@ -26,6 +26,7 @@ from geo.crs import CRS84, SupportedCrs
 from geo.errors import BadRequest, NotFound
 from layers.dataset import Dataset, Layer
 from layers.query import FeatureQuery, select_rows
+from layers.validation import FAMILY
 
 
 @dataclass(frozen=True)
@@ -118,39 +119,78 @@ def shapefile_field_names(columns: list[str]) -> dict[str, str]:
 
 
 DBF_TEXT_BYTES = 254  # the dBase limit of one text field
+DBF_MAX_FIELDS = 255  # the dBase limit of fields in one table (GDAL writes more, but many readers stop at 255)
+DXF_XDATA_BYTES = 255  # the DXF limit of one XDATA string (group code 1000)
 
 
-def split_long_text(frame: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, dict[str, list[str]]]:
-    """Text longer than a dBase field holds continues in `name_2`, `name_3`… so nothing is cut off."""
+def split_long_text(frame: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, dict[str, list[str]], dict[str, int]]:
+    """Text longer than a dBase field holds continues in `name_2`, `name_3`… so nothing is cut off — as long as
+    the table stays within DBF_MAX_FIELDS.  When it would not, the longest fields get fewer continuation fields
+    (an equal share) and their texts are cut; returns the frame, each split field's parts, and per field the
+    number of features whose text was cut."""
+    geom = frame.geometry.name
+    columns = [c for c in frame.columns if c != geom]
+    chunked = {c: [_utf8_chunks(v) if isinstance(v, str) else [v] for v in frame[c].tolist()]
+               for c in columns if frame[c].dtype.kind in "OUT"}
+    need = {c: max((len(ch) for ch in chunks), default=1) for c, chunks in chunked.items()}
+    allowed = _share(need, DBF_MAX_FIELDS - len(columns))
     out = frame.copy()
     parts_of: dict[str, list[str]] = {}
-    for col in [c for c in frame.columns if c != frame.geometry.name and frame[c].dtype.kind in "OUT"]:
-        values = frame[col].tolist()
-        chunks = [_utf8_chunks(v) if isinstance(v, str) else [v] for v in values]
-        n = max((len(c) for c in chunks), default=1)
+    cut: dict[str, int] = {}
+    for col, chunks in chunked.items():
+        n = allowed[col]
+        if n <= 1 and need[col] <= 1:
+            continue
+        if need[col] > n:
+            cut[col] = sum(len(ch) > n for ch in chunks)
         if n <= 1:
+            out[col] = [ch[0] for ch in chunks]
             continue
         names = [col] + [f"{col}_{i}" for i in range(2, n + 1)]
+        pieces = {name: [ch[i] if i < len(ch) else None for ch in chunks] for i, name in enumerate(names)}
         at = list(out.columns).index(col)
-        out = out.drop(columns=col)
-        for i, name in enumerate(names):
-            out.insert(at + i, name, [c[i] if i < len(c) else None for c in chunks])
+        out = pd.concat([out.iloc[:, :at], pd.DataFrame(pieces, index=out.index), out.iloc[:, at + 1:]], axis=1)
         parts_of[col] = names
-    return out, parts_of
+    return gpd.GeoDataFrame(out, geometry=geom, crs=frame.crs), parts_of, cut
+
+
+def _share(need: dict[str, int], extra: int) -> dict[str, int]:
+    """Fields per text column: what each needs, or an equal share of the `extra` continuation fields the table
+    has room for when they do not all fit (the shortest needs are met first)."""
+    allowed = {c: 1 for c in need}
+    wanting = sorted((n - 1, c) for c, n in need.items() if n > 1)
+    left = max(extra, 0)
+    for i, (more, col) in enumerate(wanting):
+        give = min(more, left // (len(wanting) - i))
+        allowed[col] += give
+        left -= give
+    return allowed
 
 
 def _utf8_chunks(text: str) -> list[str]:
-    """Pieces of ≤ 254 UTF-8 bytes, cut inside a word: readers strip spaces at either end of a dBase value."""
-    chunks, current = [], ""
+    """Pieces of ≤ 254 UTF-8 bytes, cut inside a word: readers strip spaces at either end of a dBase value.
+
+    Text with no such place in the second half of a piece (e.g. one-letter words) is cut at the byte limit."""
+    chunks, current, size = [], "", 0
     for ch in text:
-        if len((current + ch).encode("utf-8")) > DBF_TEXT_BYTES:
+        width = len(ch.encode("utf-8"))
+        if size + width > DBF_TEXT_BYTES:
             cut = len(current)
-            while cut > 1 and (current[cut - 1].isspace() or (current + ch)[cut].isspace()):
+            while cut > len(current) // 2 and (current[cut - 1].isspace() or (current + ch)[cut].isspace()):
                 cut -= 1
+            if cut <= len(current) // 2:
+                cut = len(current)
             chunks.append(current[:cut])
             current = current[cut:]
+            size = len(current.encode("utf-8"))
         current += ch
+        size += width
     return [*chunks, current]
+
+
+def utf8_prefix(text: str, limit: int) -> str:
+    """The longest start of `text` of at most `limit` UTF-8 bytes (never half a character)."""
+    return text.encode("utf-8")[:limit].decode("utf-8", errors="ignore")
 
 
 def _target(crs: SupportedCrs) -> str:
@@ -175,7 +215,8 @@ def export_data(dataset: Dataset, collections: list[str], fmt: str, crs: Support
     stamp = dt.date.today().strftime("%Y%m%d")
     base = f"planmap_{'_'.join(frames) if len(frames) <= 3 else 'layers'}_{target.replace(':', '')}_{stamp}"
     try:
-        files = _write(spec, frames, workdir / "out", dataset, progress)
+        notes: list[str] = []  # what a format could not hold as it was, for the README
+        files = _write(spec, frames, workdir / "out", dataset, progress, notes)
         if len(files) == 1 and fmt not in ("shp", "dxf"):  # shapefiles and DXF need their sidecar files
             final = workdir / f"{base}.{spec.ext}"
             files[0].rename(final)
@@ -185,7 +226,7 @@ def export_data(dataset: Dataset, collections: list[str], fmt: str, crs: Support
             with zipfile.ZipFile(final, "w", zipfile.ZIP_DEFLATED) as zf:
                 for f in files:
                     zf.write(f, f.relative_to(workdir / "out"))
-                zf.writestr("README.txt", _readme(dataset, frames, spec, target))
+                zf.writestr("README.txt", _readme(dataset, frames, spec, target, notes))
             media = ZIP
         shutil.rmtree(workdir / "out", ignore_errors=True)
     except BaseException:
@@ -194,7 +235,8 @@ def export_data(dataset: Dataset, collections: list[str], fmt: str, crs: Support
     return Export(final, final.name, media, {cid: len(f) for cid, f in frames.items()})
 
 
-def _readme(dataset: Dataset, frames: dict[str, gpd.GeoDataFrame], spec: ExportFormat, target: str) -> str:
+def _readme(dataset: Dataset, frames: dict[str, gpd.GeoDataFrame], spec: ExportFormat, target: str,
+            notes: list[str]) -> str:
     lines = [f"planmap export — {dt.date.today().isoformat()} — {spec.label} — {target}", ""]
     for cid, frame in frames.items():
         meta = dataset.get(cid).meta
@@ -203,6 +245,8 @@ def _readme(dataset: Dataset, frames: dict[str, gpd.GeoDataFrame], spec: ExportF
                   f"  accuracy: {acc}", f"  licence: {meta.license}", f"  attribution: {meta.attribution}", ""]
     lines.append("Dữ liệu không 'exact' là dữ liệu gần đúng/minh họa, không phải số liệu chính thức. / "
                  "Non-exact data is approximate or demonstration data, not official.")
+    if notes:
+        lines += ["", f"Giới hạn của định dạng / limits of {spec.label}:", *(f"  - {n}" for n in notes)]
     return "\n".join(lines) + "\n"
 
 
@@ -225,12 +269,12 @@ def _layer_options(spec: ExportFormat, dataset: Dataset, cid: str, frame: gpd.Ge
 
 
 def _write(spec: ExportFormat, frames: dict[str, gpd.GeoDataFrame], out: Path, dataset: Dataset,
-           progress: Callable[[int, int], None] | None) -> list[Path]:
+           progress: Callable[[int, int], None] | None, notes: list[str]) -> list[Path]:
     out.mkdir(parents=True)
     files: list[Path] = []
     total = len(frames)
     if spec.key == "dxf":
-        dxf = _write_dxf(frames, out / "planmap.dxf", dataset)
+        dxf = _write_dxf(frames, out / "planmap.dxf", dataset, notes)
         prj = dxf.with_suffix(".prj")  # DXF has no CRS of its own: the .prj beside it says which one
         prj.write_text(esri_prj(next(iter(frames.values())).crs.to_string()), encoding="utf-8")
         files += [dxf, prj]
@@ -246,16 +290,8 @@ def _write(spec: ExportFormat, frames: dict[str, gpd.GeoDataFrame], out: Path, d
             if path not in files:
                 files.append(path)
         elif spec.key == "shp":
-            split, parts_of = split_long_text(frame)
-            names = shapefile_field_names([c for c in split.columns if c != split.geometry.name])
-            shp = split.rename(columns=names)
-            pyogrio.write_dataframe(shp, out / f"{cid}.shp", driver=spec.driver, layer_options={"ENCODING": "UTF-8"})
-            continued = {part: col for col, parts in parts_of.items() for part in parts}
-            with open(out / f"{cid}_fields.csv", "w", newline="", encoding="utf-8") as fh:
-                writer = csv.writer(fh)
-                writer.writerow(["field", "shapefile_field", "part_of"])
-                writer.writerows([full, short, continued.get(full, "")] for full, short in names.items())
-            files += sorted(out.glob(f"{cid}.*")) + [out / f"{cid}_fields.csv"]
+            for name, part in _by_family(cid, frame, notes):
+                files += _write_shapefile(out, name, part, notes)
         elif spec.key == "csv":
             path = out / f"{cid}.csv"
             table = pd.DataFrame(frame.drop(columns=frame.geometry.name))
@@ -275,10 +311,45 @@ def _write(spec: ExportFormat, frames: dict[str, gpd.GeoDataFrame], out: Path, d
     return files
 
 
-def _write_dxf(frames: dict[str, gpd.GeoDataFrame], path: Path, dataset: Dataset) -> Path:
+def _by_family(cid: str, frame: gpd.GeoDataFrame, notes: list[str]) -> list[tuple[str, gpd.GeoDataFrame]]:
+    """A Shapefile holds one kind of geometry: a layer of points and polygons (the proposals register) becomes
+    `<id>_point.shp` and `<id>_polygon.shp`."""
+    types = frame.geometry.geom_type.to_numpy(dtype=object)
+    families = np.array([FAMILY.get(t, "") for t in types], dtype=object)
+    present = [f for f in ("point", "line", "polygon") if f in set(families)]
+    if len(present) <= 1:
+        return [(cid, frame)]
+    families[families == ""] = present[0]  # no geometry: a null shape in the first file
+    notes.append(f"{cid}: mỗi loại hình học một tệp ({', '.join(f'{cid}_{f}.shp' for f in present)}) / a Shapefile "
+                 f"holds one geometry type: {', '.join(f'{cid}_{f}.shp' for f in present)}")
+    return [(f"{cid}_{f}", frame[families == f]) for f in present]
+
+
+def _write_shapefile(out: Path, name: str, frame: gpd.GeoDataFrame, notes: list[str]) -> list[Path]:
+    """One Shapefile: long text continued over extra fields (cut, with a note, beyond the dBase field limit),
+    field names shortened and listed in `<name>_fields.csv`."""
+    split, parts_of, cut = split_long_text(frame)
+    names = shapefile_field_names([c for c in split.columns if c != split.geometry.name])
+    shp = split.rename(columns=names)
+    pyogrio.write_dataframe(shp, out / f"{name}.shp", driver="ESRI Shapefile", layer_options={"ENCODING": "UTF-8"})
+    continued = {part: col for col, parts in parts_of.items() for part in parts}
+    with open(out / f"{name}_fields.csv", "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["field", "shapefile_field", "part_of"])
+        writer.writerows([full, short, continued.get(full, "")] for full, short in names.items())
+    for col, count in cut.items():
+        kept = len(parts_of.get(col, [col])) * DBF_TEXT_BYTES
+        notes.append(f"{name}.{col}: văn bản của {count} đối tượng bị cắt còn tối đa {kept} byte (giới hạn "
+                     f"{DBF_MAX_FIELDS} trường của dBase) / the text of {count} features was cut to at most "
+                     f"{kept} bytes (dBase holds at most {DBF_MAX_FIELDS} fields); the other formats keep it whole")
+    return sorted(out.glob(f"{name}.*")) + [out / f"{name}_fields.csv"]
+
+
+def _write_dxf(frames: dict[str, gpd.GeoDataFrame], path: Path, dataset: Dataset, notes: list[str]) -> Path:
     """AutoCAD DXF R2010 (UTF-8): one CAD layer per collection, named by its Vietnamese title; names as labels.
 
-    Attributes other than the name travel in the entity's XDATA under the application name PLANMAP.
+    Attributes travel in the entity's XDATA under the application name PLANMAP, one `field=value` string each,
+    cut to the format's 255 bytes (the README names the fields cut).
     """
     import ezdxf
 
@@ -286,6 +357,7 @@ def _write_dxf(frames: dict[str, gpd.GeoDataFrame], path: Path, dataset: Dataset
     doc.appids.add("PLANMAP")
     msp = doc.modelspace()
     crs_note = ""
+    cut: dict[tuple[str, str], int] = {}
     for colour, (cid, frame) in enumerate(frames.items(), start=1):
         layer_name = _cad_name(dataset.get(cid).meta.text("title", "vi")) or cid
         doc.layers.add(layer_name, color=colour % 255 or 1)
@@ -294,17 +366,36 @@ def _write_dxf(frames: dict[str, gpd.GeoDataFrame], path: Path, dataset: Dataset
         crs_note = frame.crs.to_string() if frame.crs is not None else ""
         props = frame.drop(columns=frame.geometry.name)
         for record, geom in zip(props.to_dict("records"), frame.geometry.to_numpy(), strict=True):
-            xdata = [(1000, f"{k}={'' if _missing(v) else v}"[:250]) for k, v in record.items()]
+            xdata = []
+            for k, v in record.items():
+                whole = _dxf_line(f"{k}={'' if _missing(v) else v}", "\\P")
+                kept = utf8_prefix(whole, DXF_XDATA_BYTES)
+                if kept != whole:
+                    cut[(cid, k)] = cut.get((cid, k), 0) + 1
+                xdata.append((1000, kept))
             for entity in _dxf_entities(msp, geom, layer_name):
                 entity.set_xdata("PLANMAP", xdata)
             name = record.get("name")
             if isinstance(name, str) and name and geom is not None and not geom.is_empty:
                 at = shapely.point_on_surface(geom)
-                msp.add_text(name, dxfattribs={"layer": label_layer, "height": 20.0 if "9213" in crs_note
+                label = utf8_prefix(_dxf_line(name, " "), DXF_XDATA_BYTES)  # TEXT: one line of ≤ 255 bytes
+                if label != _dxf_line(name, " "):
+                    cut[(cid, "name (nhãn / label)")] = cut.get((cid, "name (nhãn / label)"), 0) + 1
+                msp.add_text(label, dxfattribs={"layer": label_layer, "height": 20.0 if "9213" in crs_note
                                                or "3405" in crs_note else 0.0002, "insert": (at.x, at.y)})
     doc.header["$INSUNITS"] = 6 if ("9213" in crs_note or "3405" in crs_note) else 0  # metres
+    for (cid, k), count in cut.items():
+        notes.append(f"{cid}.{k}: {count} giá trị bị cắt còn {DXF_XDATA_BYTES} byte (giới hạn chuỗi XDATA/TEXT của "
+                     f"DXF) / {count} values were cut to {DXF_XDATA_BYTES} bytes (the DXF limit of an XDATA or TEXT "
+                     "string); the other formats keep them whole")
     doc.saveas(path, encoding="utf-8")
     return path
+
+
+def _dxf_line(text: str, newline: str) -> str:
+    """A DXF value is one line of the file: a line break inside it would end the value (and break the file), so
+    breaks become `newline` (XDATA: the DXF paragraph code \\P; a TEXT label: a space)."""
+    return text.replace("\r\n", newline).replace("\n", newline).replace("\r", newline)
 
 
 def esri_prj(crs: str) -> str:

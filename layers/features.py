@@ -25,6 +25,7 @@ from geo.errors import BadRequest, NotFound, PreconditionFailed, Unprocessable
 from layers.dataset import Edit
 from layers.proposals import check_lonlat
 from layers.provenance import ACCURACY, DEFAULT_ACCURACY
+from layers.validation import check_write
 
 if TYPE_CHECKING:
     from layers.dataset import Layer
@@ -136,6 +137,7 @@ def _one(row: dict, geometry: shapely.Geometry, fid: int) -> gpd.GeoDataFrame:
 def create_feature(ws: Workspace, layer_id: str, properties: dict, geometry: shapely.Geometry, author: str,
                    sees_internal: bool = True) -> tuple[int, Revision]:
     """Add one feature (geometry in CRS84) as a new revision; returns its id and the revision."""
+    properties, geometry = check_write(ws, layer_id, properties, geometry, sees_internal)  # 400 naming the field
     feature_row(editable(ws, layer_id, sees_internal).property_columns, properties, author)  # refuse before the lock
     created: list[int] = []
 
@@ -153,6 +155,7 @@ def create_feature(ws: Workspace, layer_id: str, properties: dict, geometry: sha
 def replace_feature(ws: Workspace, layer_id: str, fid: str | int, properties: dict, geometry: shapely.Geometry,
                     author: str, sees_internal: bool = True, if_match: str | None = None) -> tuple[int, Revision]:
     """Replace one feature's properties and geometry as a new revision (412 if `if_match` is not its state)."""
+    properties, geometry = check_write(ws, layer_id, properties, geometry, sees_internal)  # 400 naming the field
     layer = editable(ws, layer_id, sees_internal)
     number, _ = _existing(layer, fid, layer_id)
     feature_row(layer.property_columns, properties, author)  # refuse before the lock

@@ -14,6 +14,8 @@ from geo.errors import BadRequest
 from layers.admin import province_outline
 from layers.importing import ImportRefused, read_import
 from layers.limits import MAX_UPLOAD_BYTES
+from layers.register import check_visibility
+from layers.validation import layer_rules
 from layers.workspace import Workspace
 
 LAYER_ID = re.compile(r"^[a-z][a-z0-9_]{1,62}$")
@@ -36,12 +38,15 @@ def import_file(ws: Workspace, layer_id: str, path: Path, filename: str, author:
     large) when the file cannot be used — then the layer is as it was.
     """
     check_layer_id(layer_id)
+    if internal is not None:
+        check_visibility(layer_id, internal)
     current = ws.dataset.get(layer_id)
     schema = current.queryables() if current is not None else None
     try:
         frame, report = read_import(path, layer_id, schema, province_outline(ws.dataset), crs=crs,
                                     encoding=encoding, accuracy=accuracy, max_bytes=MAX_UPLOAD_BYTES,
-                                    geometry_type=current.geometry_type if current else None, filename=filename)
+                                    geometry_type=current.geometry_type if current else None, filename=filename,
+                                    rules=layer_rules(ws.dataset, layer_id))
     except ImportRefused as exc:
         exc.details.setdefault("file", filename)
         raise

@@ -57,7 +57,8 @@ CREATE TABLE IF NOT EXISTS layer_settings (layer TEXT PRIMARY KEY, internal INTE
     title_vi TEXT, title_en TEXT, updated TEXT, updated_by TEXT);
 CREATE TABLE IF NOT EXISTS users (name TEXT PRIMARY KEY,
     role TEXT NOT NULL CHECK (role IN ('viewer', 'planner', 'admin')),
-    token_hash TEXT NOT NULL UNIQUE, created TEXT NOT NULL, created_by TEXT);
+    token_hash TEXT NOT NULL UNIQUE, created TEXT NOT NULL, created_by TEXT,
+    expires TEXT, disabled INTEGER NOT NULL DEFAULT 0, token_issued TEXT);
 CREATE TABLE IF NOT EXISTS store_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL);
 INSERT OR IGNORE INTO store_version VALUES (1, 0);
 """
@@ -137,6 +138,7 @@ class Store:
             for table, column, definition in MIGRATIONS:
                 if column not in {r[1] for r in db.execute(f"PRAGMA table_info({table})")}:
                     db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+            self._migrate_users(db)
 
     @contextmanager
     def connect(self):
@@ -301,19 +303,60 @@ class Store:
                        " updated_by = excluded.updated_by", (layer, int(internal), _now(), author))
 
     # -- users ------------------------------------------------------------------------------------------------
-    def add_user(self, name: str, role: str, token_hash: str, created_by: str) -> None:
-        with self.transaction() as db:
-            db.execute("INSERT INTO users (name, role, token_hash, created, created_by) VALUES (?, ?, ?, ?, ?) "
-                       "ON CONFLICT(name) DO UPDATE SET role = excluded.role, token_hash = excluded.token_hash,"
-                       " created = excluded.created, created_by = excluded.created_by",
-                       (name, role, token_hash, _now(), created_by))
+    # Columns added to `users` after the first release: a store made by an older planmap keeps working; its users
+    # are enabled, and a token without `expires` lasts the default lifetime from when it was issued
+    # (layers/accounts.py).
+    _USER_COLUMNS = {"expires": "TEXT", "disabled": "INTEGER NOT NULL DEFAULT 0", "token_issued": "TEXT"}
 
-    def user_by_token_hash(self, token_hash: str) -> tuple[str, str] | None:
+    def _migrate_users(self, db: sqlite3.Connection) -> None:
+        """Add the users columns a store of an older planmap lacks (idempotent: only the missing ones)."""
+        have = {row[1] for row in db.execute("PRAGMA table_info(users)")}
+        missing = [c for c in self._USER_COLUMNS if c not in have]
+        if not missing:
+            return
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            have = {row[1] for row in db.execute("PRAGMA table_info(users)")}  # another process may have done it
+            for column in [c for c in self._USER_COLUMNS if c not in have]:
+                db.execute(f"ALTER TABLE users ADD COLUMN {column} {self._USER_COLUMNS[column]}")
+            db.execute("UPDATE users SET token_issued = created WHERE token_issued IS NULL")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def add_user(self, name: str, role: str, token_hash: str, created_by: str, expires: str) -> bool:
+        """A new user (False, and nothing written, when the name is taken)."""
+        now = _now()
+        with self.transaction() as db:
+            cur = db.execute("INSERT INTO users (name, role, token_hash, created, created_by, expires, disabled,"
+                             " token_issued) VALUES (?, ?, ?, ?, ?, ?, 0, ?) ON CONFLICT(name) DO NOTHING",
+                             (name, role, token_hash, now, created_by, expires, now))
+            return cur.rowcount == 1
+
+    def set_token(self, name: str, token_hash: str, expires: str) -> bool:
+        """A user's new token (the old one stops working at once); False when there is no such user."""
+        with self.transaction() as db:
+            cur = db.execute("UPDATE users SET token_hash = ?, expires = ?, token_issued = ? WHERE name = ?",
+                             (token_hash, expires, _now(), name))
+            return cur.rowcount == 1
+
+    def set_disabled(self, name: str, disabled: bool) -> bool:
+        """Disable or re-enable a user; False when there is no such user."""
+        with self.transaction() as db:
+            cur = db.execute("UPDATE users SET disabled = ? WHERE name = ?", (int(disabled), name))
+            return cur.rowcount == 1
+
+    def user_by_token_hash(self, token_hash: str) -> dict | None:
         with self.connect() as db:
-            row = db.execute("SELECT name, role FROM users WHERE token_hash = ?", (token_hash,)).fetchone()
-        return (row[0], row[1]) if row else None
+            row = db.execute("SELECT name, role, expires, disabled, token_issued FROM users WHERE token_hash = ?",
+                             (token_hash,)).fetchone()
+        return None if row is None else {"name": row[0], "role": row[1], "expires": row[2], "disabled": bool(row[3]),
+                                         "token_issued": row[4]}
 
     def users(self) -> list[dict]:
         with self.connect() as db:
-            return [{"name": r[0], "role": r[1], "created": r[2], "created_by": r[3]}
-                    for r in db.execute("SELECT name, role, created, created_by FROM users ORDER BY name")]
+            return [{"name": r[0], "role": r[1], "created": r[2], "created_by": r[3], "expires": r[4],
+                     "disabled": bool(r[5]), "token_issued": r[6]}
+                    for r in db.execute("SELECT name, role, created, created_by, expires, disabled, token_issued"
+                                        " FROM users ORDER BY name")]

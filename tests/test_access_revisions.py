@@ -115,7 +115,7 @@ def test_part4_create_replace_delete_each_make_a_revision(service, tokens):
     assert httpx.get(location).json()["properties"]["status"] == "existing"
     assert httpx.delete(location, headers=auth(tokens["planner"])).status_code == 204
     assert httpx.get(location).status_code == 404
-    history = httpx.get(f"{url}/revisions").json()["revisions"]
+    history = httpx.get(f"{url}/revisions", headers=auth(tokens["planner"])).json()["revisions"]
     assert [r["action"] for r in history[:3]] == ["delete", "replace", "create"]
     assert {r["author"] for r in history[:3]} == {"lan"}
     bad = dict(feature, properties={"colour": "red"})
@@ -128,7 +128,7 @@ def test_concurrent_creates_are_not_lost(service, tokens):
     statuses = []
 
     def create(i: int) -> None:
-        body = {"type": "Feature", "properties": {"name": f"LPG {i}"},
+        body = {"type": "Feature", "properties": {"name": f"LPG {i}", "status": "planned"},
                 "geometry": {"type": "Point", "coordinates": [105.8 + i * 0.001, 21.6]}}
         statuses.append(httpx.post(url, json=body, headers=auth(tokens["planner"]), timeout=60).status_code)
 
@@ -296,7 +296,8 @@ def test_a_server_killed_during_an_import_leaves_no_partial_revision(tmp_path):
         s.proc.wait(timeout=30)
         worker.join(timeout=60)
     with ServedProcess("--data", str(DATA), env=env) as s:
-        history = httpx.get(f"{s.url}/collections/industrial_clusters/revisions").json()["revisions"]
+        history = httpx.get(f"{s.url}/collections/industrial_clusters/revisions",
+                            headers=auth(ADMIN)).json()["revisions"]
         assert [r["source_file"] for r in history] == ["first.geojson"]
         names = [f["properties"]["name"] for f in
                  httpx.get(f"{s.url}/collections/industrial_clusters/items").json()["features"]]

@@ -267,7 +267,7 @@ def test_users_are_created_by_admins_only(api_client, planner):
     made = api_client.post("/users", json={"name": "minh", "role": "viewer"}, headers=ADMIN)
     assert made.status_code == 201 and made.json()["token"].startswith("pm_")
     listing = models.Users.model_validate(api_client.get("/users", headers=ADMIN).json())
-    assert "minh" in {u["name"] for u in listing.users} and all("token" not in u for u in listing.users)
+    assert "minh" in {u.name for u in listing.users} and all("token" not in u.model_dump() for u in listing.users)
     problem(api_client.post("/users", json={"name": "no spaces", "role": "viewer"}, headers=ADMIN), 400)
 
 

@@ -62,7 +62,8 @@ def test_feature_edits_are_revisions_with_provenance(ws):
     fid, rev = features.create_feature(ws, "fuel_stations", props, geom, "lan")
     assert fid == 2 and rev.action == "create" and rev.added == 1
     row = ws.current_frame("fuel_stations").loc[fid]
-    assert row["accuracy"] == "approximate" and row["source"].startswith("planmap: edited by lan")
+    assert row["accuracy"] == "approximate" and rev.author == "lan"
+    assert row["source"] == f"planmap: edited on {dt.date.today().isoformat()}"  # who edited it: the revision
     with pytest.raises(BadRequest, match="colour"):
         features.create_feature(ws, "fuel_stations", {"colour": "red"}, geom, "lan")
     with pytest.raises(NotFound):
@@ -88,7 +89,7 @@ def test_the_register_saves_a_report_and_its_status(ws):
 
 def test_accounts_refuse_bad_names_and_keep_no_token(tmp_path):
     store = Store(tmp_path)
-    token = add_user(store, "lan", "planner", "admin")
+    token = add_user(store, "lan", "planner", "admin")["token"]
     assert token.startswith("pm_") and token.encode() not in (tmp_path / "planmap-store.sqlite").read_bytes()
     with pytest.raises(BadRequest):
         add_user(store, "lan nguyen", "planner", "admin")

@@ -100,6 +100,8 @@ def test_session_endpoint_never_fails(served):
     assert httpx.get(f"{served.url}/map/session").json() == {"valid": False, "name": None, "role": "anonymous"}
     bad = httpx.get(f"{served.url}/map/session", headers={"Authorization": "Bearer nope"})
     assert bad.status_code == 200 and bad.json()["valid"] is False
+    assert bad.json()["reason"] == {"code": "InvalidToken", "vi": "Mã truy cập không hợp lệ",
+                                    "en": "the token is not valid"}
     admin = httpx.get(f"{served.url}/map/session", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}).json()
     assert admin == {"valid": True, "name": "admin", "role": "admin"}
 
@@ -329,6 +331,13 @@ def test_sign_in_shows_internal_layers_and_saves_a_proposal(tools_page):
         mp.page.click("#pm-signin")
         mp.page.wait_for_selector("#pm-auth-status[data-state='error']")
         assert "không hợp lệ" in mp.page.inner_text("#pm-auth-status")
+        # a disabled account is told so, in the page's language
+        locked = httpx.post(f"{base}/users", json={"name": "khoa", "role": "planner"}, headers=admin).json()["token"]
+        assert httpx.post(f"{base}/users/khoa/disable", headers=admin).status_code == 200
+        mp.page.fill("#pm-token", locked)
+        mp.page.click("#pm-signin")
+        mp.page.wait_for_function("() => document.querySelector('#pm-auth-status').textContent.includes('bị khóa')")
+        assert mp.js("() => sessionStorage.getItem('planmap.token')") is None
         mp.page.fill("#pm-token", made.json()["token"])
         mp.page.click("#pm-signin")
         mp.page.wait_for_selector("#pm-toggle-mineral_areas", state="attached", timeout=10_000)

@@ -15,14 +15,16 @@ from typing import Annotated
 import orjson
 from fastapi import APIRouter, Body, Form, Path, UploadFile
 
-from api.deps import Collection, Planner, Work, Ws
+from api.deps import Caller, Collection, Planner, Work, Ws
 from api.models import ImportResult, LayerSettingsDoc, Revisions
 from api.models import Revision as RevisionDoc
 from api.params import ImportForm, LayerSettings
 from api.responses import documented, json_bytes
 from geo.errors import NotFound
+from layers.access import revision_for
 from layers.imports import check_layer_id, import_file
 from layers.limits import FORM_OVERHEAD_BYTES, MAX_UPLOAD_BYTES
+from layers.register import check_visibility
 
 router = APIRouter(tags=["Imports and revisions"])
 CollectionId = Annotated[str, Path(alias="collectionId", description="Mã lớp (lớp mới: được tạo, ở chế độ nội bộ) "
@@ -63,8 +65,9 @@ async def import_upload(collection_id: CollectionId, who: Planner, ws: Ws, work:
 @router.get("/collections/{collectionId}/revisions", operation_id="getRevisions",
             summary="Lịch sử phiên bản của lớp / The layer's revision history",
             responses=documented(401, 404, model=Revisions))
-def revisions(layer: Collection, ws: Ws):
-    history = [r.to_dict() for r in ws.history(layer.id)]
+def revisions(layer: Collection, ws: Ws, who: Caller):
+    """Everyone may see when a layer changed and how much; who changed it and from which file only planners."""
+    history = [revision_for(r.to_dict(), who) for r in ws.history(layer.id)]
     for item in history:
         item.pop("report", None)
     return json_bytes(orjson.dumps({"collection": layer.id, "revisions": history}))
@@ -73,11 +76,11 @@ def revisions(layer: Collection, ws: Ws):
 @router.get("/collections/{collectionId}/revisions/{revisionId}", operation_id="getRevision",
             summary="Một phiên bản và báo cáo nhập / One revision with its import report",
             responses=documented(401, 404, model=RevisionDoc))
-def revision(layer: Collection, revision_id: RevisionId, ws: Ws):
+def revision(layer: Collection, revision_id: RevisionId, ws: Ws, who: Caller):
     found = [r for r in ws.history(layer.id) if r.id == revision_id]
     if not found:
         raise NotFound(f"revision {revision_id} does not exist", f"Không có phiên bản {revision_id}")
-    return json_bytes(orjson.dumps(found[0].to_dict()))
+    return json_bytes(orjson.dumps(revision_for(found[0].to_dict(), who)))
 
 
 @router.post("/collections/{collectionId}/revisions/{revisionId}/rollback", operation_id="rollback",
@@ -90,7 +93,8 @@ async def rollback(layer: Collection, revision_id: RevisionId, who: Planner, ws:
 
 @router.put("/collections/{collectionId}/settings", operation_id="setLayerSettings",
             summary="Lớp nội bộ (dự thảo) hay công khai (cán bộ quy hoạch) / Make a layer internal or public",
-            responses=documented(401, 403, 404, 503, model=LayerSettingsDoc))
+            responses=documented(401, 403, 404, 409, 503, model=LayerSettingsDoc))
 def settings(layer: Collection, body: Annotated[LayerSettings, Body()], who: Planner, ws: Ws):
+    check_visibility(layer.id, body.internal)
     ws.set_internal(layer.id, body.internal, who.name)
     return json_bytes(orjson.dumps({"collection": layer.id, "internal": body.internal}))

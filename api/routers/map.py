@@ -103,18 +103,20 @@ def get_static_file(name: str):
 
 @router.get("/map/session", summary="Who the page's token belongs to (the map's sign-in)")
 def get_session(request: Request):
-    """Always 200, so a mistyped token is reported in the page rather than as a failed request."""
+    """Always 200, so a mistyped, expired or disabled token is reported in the page (`reason`, in both languages)
+    rather than as a failed request."""
     header = request.headers.get("authorization") or ""
     scheme, _, token = header.partition(" ")
     try:
         if not header:
             who = ANONYMOUS
         elif scheme.lower() != "bearer" or not token.strip():
-            raise Unauthorized("use an `Authorization: Bearer <token>` header")
+            raise Unauthorized("use an `Authorization: Bearer <token>` header", "Cần tiêu đề Authorization: Bearer")
         else:
             who = principal_of(request, token.strip())
-    except Unauthorized:
-        body = {"valid": False, "name": None, "role": "anonymous"}
+    except Unauthorized as refused:
+        body = {"valid": False, "name": None, "role": "anonymous",
+                "reason": {"code": refused.code, "vi": refused.vi, "en": refused.en}}
     else:
         anonymous = who.role == "anonymous"
         body = {"valid": not anonymous, "name": None if anonymous else who.name, "role": who.role}

@@ -1,30 +1,54 @@
-"""User accounts: admins create users and hand them a bearer token (only its hash is kept)."""
+"""User accounts (admins): create a user and hand them a bearer token (only its hash is kept), list accounts,
+issue a new token (the old one stops working), disable and re-enable a user.  The functions are
+layers/accounts.py's, which `planmap users …` calls too."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Path
 
 from api.deps import Admin, Ws
-from api.models import UserCreated, Users
-from api.params import NewUser
+from api.models import TokenIssued, User, UserCreated, Users
+from api.params import NewToken, NewUser
 from api.responses import documented, json_bytes
-from layers.accounts import add_user, list_users
+from layers.accounts import add_user, issue_token, list_users, set_enabled
 
 router = APIRouter(tags=["Users"])
+UserName = Annotated[str, Path(alias="userName", min_length=1, max_length=64, pattern=r"^[\w.@-]+$",
+                               description="Tên người dùng / user name")]
 
 
 @router.post("/users", status_code=201, operation_id="createUser",
              summary="Tạo tài khoản và mã truy cập (quản trị) / Create a user and get their token (admins)",
-             responses=documented(401, 403, 503, model=UserCreated, status=201))
+             responses=documented(400, 401, 403, 409, 503, model=UserCreated, status=201))
 def create_user(body: Annotated[NewUser, Body()], who: Admin, ws: Ws):
-    token = add_user(ws.store, body.name, body.role, who.name)
-    return json_bytes(orjson.dumps({"name": body.name, "role": body.role, "token": token}), status=201)
+    return json_bytes(orjson.dumps(add_user(ws.store, body.name, body.role, who.name, body.days)), status=201)
 
 
 @router.get("/users", operation_id="listUsers", summary="Danh sách tài khoản (quản trị) / List users (admins)",
             responses=documented(401, 403, model=Users))
 def get_users(who: Admin, ws: Ws):
     return json_bytes(orjson.dumps({"users": list_users(ws.store)}))
+
+
+@router.post("/users/{userName}/token", operation_id="issueToken",
+             summary="Cấp mã truy cập mới, mã cũ hết hiệu lực (quản trị) / Issue a new token; the old one stops "
+                     "working (admins)", responses=documented(400, 401, 403, 404, 503, model=TokenIssued))
+def new_token(user: UserName, who: Admin, ws: Ws, body: Annotated[NewToken | None, Body()] = None):
+    return json_bytes(orjson.dumps(issue_token(ws.store, user, body.days if body else None)))
+
+
+@router.post("/users/{userName}/disable", operation_id="disableUser",
+             summary="Khóa tài khoản (quản trị) / Disable a user: their token stops working (admins)",
+             responses=documented(401, 403, 404, 503, model=User))
+def disable_user(user: UserName, who: Admin, ws: Ws):
+    return json_bytes(orjson.dumps(set_enabled(ws.store, user, False)))
+
+
+@router.post("/users/{userName}/enable", operation_id="enableUser",
+             summary="Mở lại tài khoản (quản trị) / Enable a disabled user again (admins)",
+             responses=documented(401, 403, 404, 503, model=User))
+def enable_user(user: UserName, who: Admin, ws: Ws):
+    return json_bytes(orjson.dumps(set_enabled(ws.store, user, True)))

@@ -21,6 +21,7 @@ The import runs as stages over one `ImportContext` (context.py), in this order (
   swap), sanity-checked, and the transformation to CRS84 with features outside Vietnam or the province flagged;
 * fields.py — source fields mapped to the layer's (Vietnamese synonyms), values converted (values.py), every
   feature's `source` and `accuracy`;
+* rules.py — the layer's rules for written features (layers/validation.py): required fields, text length, dates;
 * pipeline.py — `read_import`, running the stages and assembling the frame and the report (report.py).
 """
 

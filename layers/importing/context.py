@@ -14,6 +14,7 @@ import shapely
 from pyproj import CRS
 
 from layers.importing.report import ImportReport
+from layers.validation import FieldRules
 
 
 @dataclass
@@ -37,6 +38,7 @@ class ImportContext:
     geometry_type: str | None = None  # normalised: "Point", "MultiPolygon", … or None for any
     source_layer: str | None = None
     on_bad_value: str = "reject"
+    rules: FieldRules | None = None  # the layer's rules for written features; None: its schema's types only
 
     # ------------------------------------------------------------------ findings
     report: ImportReport = field(init=False)  # every stage

@@ -8,6 +8,7 @@ does not fit its field's type rejects the feature or, with `on_bad_value="null"`
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pandas as pd
@@ -208,8 +209,10 @@ def _provenance_column(attrs: pd.DataFrame, mapping: dict[str, str], target: str
 
 
 def _sources(ctx: ImportContext, col: list) -> list[str]:
-    """Each feature's source: the file's, else the declared one, else "import: <file name>" (with a note)."""
-    default = ctx.source or f"import: {ctx.name}"
+    """Each feature's source: the file's, else the declared one, else "planmap: imported on <date>" (with a note).
+
+    Not the file's name: features are read by everyone, the file's name only by planners (in the revision)."""
+    default = ctx.source or f"planmap: imported on {dt.date.today().isoformat()}"
     if any(v in (None, "") for v in col):
         ctx.report.note("source_default", f"features without a source were given source = {default!r}",
                         f"Các đối tượng không có nguồn được ghi nguồn = {default!r}")

@@ -1,6 +1,7 @@
 """Running the stages of an import in order over one context, and assembling the frame the layer receives.
 
-    check_size → locate → read → decode_text → check_geometries → decide_crs → to_crs84 → map_fields → assemble
+    check_size → locate → read → decode_text → check_geometries → decide_crs → to_crs84 → map_fields →
+    check_rules → assemble
 
 Each stage is a function of the `ImportContext` (context.py) and of the features it works on; it records what it
 finds in the context and the report, rejects single features through `ctx.problem`, and raises `ImportRefused`
@@ -27,16 +28,19 @@ from layers.importing.geometry import check_geometries, norm_geometry_type
 from layers.importing.locate import check_size, locate
 from layers.importing.read import read
 from layers.importing.report import ImportReport
+from layers.importing.rules import check_rules
 from layers.importing.text import decode_text
 from layers.importing.values import typed
 from layers.provenance import ACCURACY
+from layers.validation import FieldRules
 
 
 def read_import(path: Path, layer_id: str, schema: dict[str, str] | None, province: shapely.Geometry | None, *,
                 crs: str | None = None, encoding: str | None = None, field_map: dict[str, str] | None = None,
                 repair: bool = True, max_bytes: int = 200_000_000, accuracy: str | None = None,
                 source: str | None = None, geometry_type: str | None = None, source_layer: str | None = None,
-                filename: str | None = None, on_bad_value: str = "reject") -> tuple[gpd.GeoDataFrame, ImportReport]:
+                filename: str | None = None, on_bad_value: str = "reject", rules: FieldRules | None = None
+                ) -> tuple[gpd.GeoDataFrame, ImportReport]:
     """Read a planner's file for layer `layer_id` and check it feature by feature.
 
     schema: the layer's fields → JSON type ("string", "integer", "number", "boolean"); None for a new layer
@@ -48,6 +52,8 @@ def read_import(path: Path, layer_id: str, schema: dict[str, str] | None, provin
     source_layer: which layer of a multi-layer GeoPackage.  filename: the name the user gave the file.
     on_bad_value: "reject" (default) rejects a feature whose value does not fit the field's type; "null"
         imports it with the value emptied.  Either way the feature and value are reported.
+    rules: the layer's rules for written features (layers/validation.py: required fields, text length, dates);
+        None applies the text rules to the schema's fields only.
 
     Returns the features in OGC:CRS84 (columns: the schema's fields, `source`, `accuracy`, geometry; rows in
     source order, rejected ones left out; `frame.attrs["source_features"]` gives each row's 1-based source
@@ -64,7 +70,7 @@ def read_import(path: Path, layer_id: str, schema: dict[str, str] | None, provin
                             province=province, tmp=Path(tmp), declared_crs=crs, declared_encoding=encoding,
                             field_map=field_map or {}, repair=repair, max_bytes=max_bytes, accuracy=accuracy,
                             source=source, geometry_type=norm_geometry_type(geometry_type),
-                            source_layer=source_layer, on_bad_value=on_bad_value)
+                            source_layer=source_layer, on_bad_value=on_bad_value, rules=rules)
         with warnings.catch_warnings():  # GDAL's and shapely's complaints about the file are in the report
             warnings.simplefilter("ignore", RuntimeWarning)
             warnings.simplefilter("ignore", UserWarning)
@@ -84,7 +90,7 @@ def _run(ctx: ImportContext) -> gpd.GeoDataFrame:
     geoms = check_geometries(ctx, frame.geometry.to_numpy())
     decide_crs(ctx, geoms)
     geoms = to_crs84(ctx, geoms)
-    values = map_fields(ctx, pd.DataFrame(frame.drop(columns=frame.geometry.name)))
+    values = check_rules(ctx, map_fields(ctx, pd.DataFrame(frame.drop(columns=frame.geometry.name))))
     return _assemble(ctx, values, geoms)
 
 

@@ -36,12 +36,16 @@
       this.status.dataset.role = u ? u.role : 'anonymous';
     }
 
-    /** Who a token belongs to (GET map/session answers 200 even for a bad token: no console error). */
+    /** Who a token belongs to (GET map/session answers 200 even for a bad token: no console error); for a token
+     * refused, the server's reason (not valid, expired, account disabled) is kept in this.reason. */
     async whoAmI(token) {
+      this.reason = null;
       const res = await fetch('map/session', {headers: {Accept: 'application/json', Authorization: 'Bearer ' + token}});
       if (!res.ok) return null;
       const who = await res.json();
-      return who && who.valid && who.role !== 'anonymous' ? who : null;
+      if (who && who.valid && who.role !== 'anonymous') return who;
+      this.reason = who && who.reason ? who.reason : null;
+      return null;
     }
 
     /** The planner now signed in (or none): shown, the layers re-read, the other tools told. */
@@ -66,7 +70,8 @@
       if (!token) return;
       const who = await this.whoAmI(token).catch(() => null);
       if (!who) {
-        this.tools.setStatus(this.status, this.app.t('authBad'), 'error');
+        const reason = this.reason && (this.reason[this.app.lang] || this.reason.vi);
+        this.tools.setStatus(this.status, reason || this.app.t('authBad'), 'error');
         return;
       }
       session.set(TOKEN_KEY, token);
