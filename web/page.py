@@ -33,9 +33,10 @@ STYLES = json.loads((WEB / "styles.json").read_text(encoding="utf-8"))
 # opens from file://.
 BASE_PARTS = ("planmap.js", "planmap-layers.js", "planmap-popups.js", "planmap-search.js", "planmap-measure.js",
               "planmap-coordinates.js", "planmap-note.js", "planmap-legend.js", "planmap-panel.js")
-# the served page's tools (check a site and its report, exports, sign in); the offline copy has none of them
+# the served page's tools (check a site and its report, exports, sign in, planners' editing and decisions on
+# proposals); the offline copy has none of them
 TOOL_PARTS = ("planmap-tools.js", "planmap-tools-check.js", "planmap-tools-report.js", "planmap-tools-export.js",
-              "planmap-tools-auth.js")
+              "planmap-tools-auth.js", "planmap-tools-edit.js")
 
 
 def _scripts(names: tuple[str, ...]) -> list[tuple[str, str]]:
