@@ -269,7 +269,7 @@ def test_each_layer_toggles_and_draws_its_features(map_page):
 def test_popup_shows_a_hostile_name_as_text(map_page):
     map_page.open("/")
     lon, lat = HOSTILE_AT
-    map_page.js("([lat, lon]) => window.planmapApp.map.setView([lat, lon], 15, {animate: false})", [lat, lon])
+    map_page.js("([lat, lon]) => { window.planmapApp.map.setView([lat, lon], 15, {animate: false}); }", [lat, lon])
     map_page.page.wait_for_timeout(200)
     point = map_page.js("([lat, lon]) => { const p = window.planmapApp.map.latLngToContainerPoint([lat, lon]);"
                         " const r = window.planmapApp.map.getContainer().getBoundingClientRect();"

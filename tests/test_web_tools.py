@@ -55,7 +55,7 @@ def _screen_point(mp: MapPage, lon: float, lat: float) -> tuple[float, float]:
 
 
 def _view(mp: MapPage, lon: float, lat: float, zoom: int) -> None:
-    mp.js("([lat, lon, z]) => window.planmapApp.map.setView([lat, lon], z, {animate: false})", [lat, lon, zoom])
+    mp.js("([lat, lon, z]) => { window.planmapApp.map.setView([lat, lon], z, {animate: false}); }", [lat, lon, zoom])
     mp.page.wait_for_timeout(250)
 
 
@@ -283,7 +283,7 @@ def test_offline_copy_opens_from_disk_with_no_network(tools_page, browser, tmp_p
         # a click on an industrial park opens its popup
         park = httpx.get(f"{mp.base}/collections/industrial_parks/items", params={"limit": 1}).json()["features"][0]
         point = shape(park["geometry"]).representative_point()
-        page.evaluate("([lat, lon]) => window.planmapApp.map.setView([lat, lon], 15, {animate: false})",
+        page.evaluate("([lat, lon]) => { window.planmapApp.map.setView([lat, lon], 15, {animate: false}); }",
                       [point.y, point.x])
         page.wait_for_timeout(250)
         xy = page.evaluate("([lat, lon]) => { const m = window.planmapApp.map; const p = m.latLngToContainerPoint("
