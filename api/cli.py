@@ -18,6 +18,9 @@ DEFAULT_SOURCES = REPO / "data" / "sources"
 DEFAULT_DEM = DEFAULT_SOURCES / "dem" / "srtm3_N21E105_tn_clip.tif"
 DEFAULT_RULES = REPO / "data" / "rules.yaml"
 
+# How often a computing thread hands the GIL over (Python's default: 5 ms) — see `serve`.
+GIL_SWITCH_INTERVAL_S = 0.001
+
 
 def store_folder() -> Path:
     """The writable store: $PLANMAP_STORE, or the git-ignored `store/` folder of the checkout."""
@@ -389,6 +392,9 @@ def serve(data: Path, catalog: Path, host: str, port: int, rules: Path, log_leve
 
     dataset = _load(data, catalog)
     rulebook = _rules(rules)
+    # Light reads hand the GIL back and forth at every socket and thread hop; with Python's default 5 ms switch
+    # interval each hop may wait that long behind a thread that computes (an import, an edit, a check).
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     click.echo(f"planmap: {len(dataset.layers)} layers from {data} → http://{host}:{port}/", err=True)
     app = create_app(dataset, rulebook, dem_path=dem if dem.exists() else None, osm_tiles=osm_tiles, store=_store(),
                      admin_token=os.environ.get("PLANMAP_ADMIN_TOKEN"))
