@@ -119,6 +119,23 @@ def shapefile_field_names(columns: list[str]) -> dict[str, str]:
 DBF_TEXT_BYTES = 254  # the dBase limit of one text field
 
 
+# A Shapefile holds one kind of geometry; a layer that mixes them (the proposals register: points and polygons)
+# is written as one Shapefile per kind, named after it.
+SHAPEFILE_KINDS = {"Point": "point", "MultiPoint": "point", "LineString": "line", "MultiLineString": "line",
+                   "LinearRing": "line", "Polygon": "polygon", "MultiPolygon": "polygon"}
+
+
+def shapefile_parts(cid: str, frame: gpd.GeoDataFrame) -> list[tuple[str, gpd.GeoDataFrame]]:
+    """(file stem, features) per Shapefile: `cid` alone when the layer has one kind of geometry, else
+    `cid_point`, `cid_line`, `cid_polygon`."""
+    kinds = frame.geometry.geom_type.map(SHAPEFILE_KINDS)
+    present = sorted(set(kinds.dropna()))
+    if len(present) <= 1:
+        return [(cid, frame)]
+    kinds = kinds.fillna(present[0])  # a feature without geometry goes with the first kind
+    return [(f"{cid}_{kind}", frame[kinds == kind]) for kind in present]
+
+
 def split_long_text(frame: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, dict[str, list[str]]]:
     """Text longer than a dBase field holds continues in `name_2`, `name_3`… so nothing is cut off."""
     out = frame.copy()
@@ -247,13 +264,15 @@ def _write(spec: ExportFormat, frames: dict[str, gpd.GeoDataFrame], out: Path, d
             split, parts_of = split_long_text(frame)
             names = shapefile_field_names([c for c in split.columns if c != split.geometry.name])
             shp = split.rename(columns=names)
-            pyogrio.write_dataframe(shp, out / f"{cid}.shp", driver=spec.driver, layer_options={"ENCODING": "UTF-8"})
             continued = {part: col for col, parts in parts_of.items() for part in parts}
-            with open(out / f"{cid}_fields.csv", "w", newline="", encoding="utf-8") as fh:
-                writer = csv.writer(fh)
-                writer.writerow(["field", "shapefile_field", "part_of"])
-                writer.writerows([full, short, continued.get(full, "")] for full, short in names.items())
-            files += sorted(out.glob(f"{cid}.*")) + [out / f"{cid}_fields.csv"]
+            for stem, part in shapefile_parts(cid, shp):
+                pyogrio.write_dataframe(part, out / f"{stem}.shp", driver=spec.driver,
+                                        layer_options={"ENCODING": "UTF-8"})
+                with open(out / f"{stem}_fields.csv", "w", newline="", encoding="utf-8") as fh:
+                    writer = csv.writer(fh)
+                    writer.writerow(["field", "shapefile_field", "part_of"])
+                    writer.writerows([full, short, continued.get(full, "")] for full, short in names.items())
+                files += sorted(out.glob(f"{stem}.*")) + [out / f"{stem}_fields.csv"]
         elif spec.key == "csv":
             path = out / f"{cid}.csv"
             table = pd.DataFrame(frame.drop(columns=frame.geometry.name))
