@@ -16,7 +16,7 @@ from starlette.responses import HTMLResponse, Response
 from api import html
 from api.deps import Engine, Work
 from api.models import CheckReport, Rules
-from api.params import CheckParams, FeatureIn, QueryOf, RulesParams, negotiate
+from api.params import CheckParams, ProposalIn, QueryOf, RulesParams, negotiate
 from api.responses import GEOJSON, PDF, documented, json_bytes
 from layers.checking import check_feature
 from layers.checks import CheckEngine
@@ -76,6 +76,6 @@ def check_and_render(checks: CheckEngine, feature: dict, params: CheckParams, fm
              max_body_size=MAX_PROPOSAL_BYTES,
              responses=documented(401, 413, 422, 503, model=CheckReport, html=True, binary=(PDF,)))
 async def post_check(request: Request, params: QueryOf[CheckParams], checks: Engine, work: Work,
-                     feature: Annotated[FeatureIn, Body(media_type=GEOJSON)]):
+                     feature: Annotated[ProposalIn, Body(media_type=GEOJSON)]):
     fmt = params.f or negotiate(request, None)
     return await work["checks"].run(check_and_render, checks, feature.as_geojson(), params, fmt)

@@ -29,6 +29,12 @@ def _source_crs(content_crs: str | None):
     return crs_param(content_crs.strip("<> ") if content_crs else None, "Content-Crs")
 
 
+def _geometry_type(ws, collection_id: str) -> str | None:
+    """The layer's geometry type, which a written feature must fit (None: no such layer; the edit says 404)."""
+    layer = ws.dataset.get(collection_id)
+    return layer.geometry_type if layer is not None else None
+
+
 @router.post("/collections/{collectionId}/items", status_code=201, operation_id="createFeature",
              summary="Thêm đối tượng (cán bộ quy hoạch) / Create a feature (planners)", max_body_size=MAX_FEATURE_BYTES,
              responses=documented(401, 403, 404, 409, 413, 422, 503, model=Written, status=201))
@@ -37,7 +43,7 @@ async def create_feature(collection_id: CollectionId, feature: FeatureBody, who:
     source = _source_crs(content_crs)
 
     def create():
-        props, geometry = features.parse_feature(feature.as_geojson(), source)
+        props, geometry = features.parse_feature(feature.as_geojson(), source, _geometry_type(ws, collection_id))
         return features.create_feature(ws, collection_id, props, geometry, who.name, who.sees_internal)
 
     fid, revision = await work["writes"].run(create)
@@ -53,7 +59,7 @@ async def replace_feature(collection_id: CollectionId, feature_id: FeatureId, fe
     source = _source_crs(content_crs)
 
     def replace():
-        props, geometry = features.parse_feature(feature.as_geojson(), source)
+        props, geometry = features.parse_feature(feature.as_geojson(), source, _geometry_type(ws, collection_id))
         return features.replace_feature(ws, collection_id, feature_id, props, geometry, who.name, who.sees_internal)
 
     fid, revision = await work["writes"].run(replace)

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Body, Path
 
 from api.deps import BaseUrl, Engine, Planner, Work, Ws
 from api.models import ProposalSaved, Written
-from api.params import FeatureIn, ProposalParams, QueryOf, StatusChange
+from api.params import ProposalIn, ProposalParams, QueryOf, StatusChange
 from api.responses import GEOJSON, documented, json_bytes
 from api.routers.checks import MAX_PROPOSAL_BYTES
 from layers import register
@@ -35,7 +35,7 @@ def check_and_save(checks: CheckEngine, ws, feature: dict, params: ProposalParam
              max_body_size=MAX_PROPOSAL_BYTES,
              responses=documented(401, 403, 409, 413, 422, 503, model=ProposalSaved, status=201))
 async def create_proposal(params: QueryOf[ProposalParams], who: Planner, checks: Engine, ws: Ws,
-                          work: Work, base: BaseUrl, feature: Annotated[FeatureIn, Body(media_type=GEOJSON)]):
+                          work: Work, base: BaseUrl, feature: Annotated[ProposalIn, Body(media_type=GEOJSON)]):
     saved = await work["writes"].run(check_and_save, checks, ws, feature.as_geojson(), params, who.name)
     return json_bytes(orjson.dumps(saved), status=201,
                       headers={"Location": f"{base}/collections/{register.LAYER}/items/{saved['id']}"})
