@@ -43,8 +43,17 @@ class Lane:
     def __init__(self, name: str, size: LaneSize) -> None:
         self.name = name
         self.size = size
-        self._executor = ThreadPoolExecutor(size.workers, thread_name_prefix=f"planmap-{name}")
+        self._executor: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(size.workers + size.queue)
+
+    def _workers(self) -> ThreadPoolExecutor:
+        """The lane's threads, started on first use — again after a shutdown, since an app's lifespan may run
+        more than once (a test client per request does that)."""
+        with self._lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(self.size.workers, thread_name_prefix=f"planmap-{self.name}")
+            return self._executor
 
     def submit(self, fn: Callable[..., T], *args, **kwargs) -> Future:
         """Start `fn` on a worker, or refuse (503) when the lane is full; the slot frees when the job ends."""
@@ -53,7 +62,7 @@ class Lane:
                               f"Máy chủ đang bận xử lý yêu cầu khác ({self.name}); hãy thử lại sau vài giây",
                               headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
         try:
-            future = self._executor.submit(fn, *args, **kwargs)
+            future = self._workers().submit(fn, *args, **kwargs)
         except BaseException:
             self._slots.release()
             raise
@@ -65,7 +74,10 @@ class Lane:
         return await asyncio.wrap_future(self.submit(fn, *args, **kwargs))
 
     def shutdown(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
 
 
 class WorkPools:
