@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from typing import Annotated, Literal
 
 from fastapi import Depends, Request, UploadFile
@@ -40,6 +41,16 @@ DEFAULT_LIMIT = 100
 CRS_URIS = [c.uri for c in SUPPORTED]
 
 Lang = Literal["vi", "en"]
+
+
+def whole_number(value: object) -> object:
+    """A parameter documented as an integer is written as one: pydantic alone takes "1.0" too."""
+    if isinstance(value, str) and not re.fullmatch(r"[+-]?[0-9]+", value.strip()):
+        raise BadRequest(f"{value!r} is not a whole number", f"{value!r} không phải số nguyên")
+    return value
+
+
+QueryInt = Annotated[int, BeforeValidator(whole_number)]
 # A date parameter is YYYY-MM-DD and nothing else (pydantic alone would read "0" as 1970-01-01).
 IsoDate = Annotated[dt.date, BeforeValidator(parse_date), WithJsonSchema({"type": "string", "format": "date"})]
 PageFormat = Literal["json", "geojson", "html"]
@@ -89,7 +100,10 @@ def negotiate(request: Request, f: str | None) -> Literal["json", "html"]:
 
 
 def crs_param(value: str | None, name: str = "crs") -> SupportedCrs:
-    """A supported CRS from a parameter (400 naming the parameter otherwise)."""
+    """A supported CRS from a parameter (400 naming the parameter otherwise; an empty one names no CRS)."""
+    if value == "":
+        raise BadRequest(f"{name} is empty; use one of: {', '.join(CRS_URIS)}",
+                         f"{name} để trống; dùng một trong: {', '.join(CRS_URIS)}")
     try:
         return parse_crs(value)
     except BadRequest as exc:
@@ -209,8 +223,8 @@ class ItemsParams(SelectionParams):
     f: PageFormat | None = _F
     lang: Lang = _LANG
     crs: str | None = _crs_field("Hệ tọa độ của kết quả / CRS of the response geometries")
-    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Số đối tượng tối đa mỗi trang / page size")
-    offset: int = Field(0, ge=0, description="Bỏ qua bao nhiêu đối tượng đầu / features to skip")
+    limit: QueryInt = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Số đối tượng tối đa mỗi trang / page size")
+    offset: QueryInt = Field(0, ge=0, description="Bỏ qua bao nhiêu đối tượng đầu / features to skip")
 
 
 RESERVED_ITEM_PARAMS = {"f", "lang", "bbox", "bbox-crs", "crs", "limit", "offset", "datetime"}
@@ -253,7 +267,7 @@ class ProposalParams(SiteParams):
 
 class SearchParams(Strict):
     q: str = Field(..., min_length=1, max_length=200, description="Tên cần tìm, vd. 'yen binh' / name to find")
-    limit: int = Field(20, ge=1, le=100, description="Số kết quả tối đa / maximum results")
+    limit: QueryInt = Field(20, ge=1, le=100, description="Số kết quả tối đa / maximum results")
     collections: str | None = Field(None, description="Chỉ tìm trong các lớp này (phân cách bằng dấu phẩy) / "
                                                       "comma-separated collection ids")
     f: Literal["json"] | None = None
@@ -282,7 +296,7 @@ class MapExportParams(BboxParams):
     size: PaperSize | None = Field(None, description="Khổ giấy (mặc định theo mẫu) / paper (default: the preset's)")
     orientation: Literal["landscape", "portrait"] | None = None
     f: Literal["pdf", "png"] = "pdf"
-    dpi: int = Field(200, ge=72, le=600, description="Độ phân giải / dots per inch")
+    dpi: QueryInt = Field(200, ge=72, le=600, description="Độ phân giải / dots per inch")
     collections: str | None = Field(None, min_length=1,
                                     description="id[,id…] thay cho các lớp của mẫu / instead of the preset's")
     title: str | None = Field(None, max_length=200, description="Tiêu đề / title")

@@ -10,11 +10,12 @@ from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Body, Form, Path
+from pydantic import BeforeValidator
 
 from api.deps import Collection, Planner, Work, Ws
 from api.models import ImportResult, LayerSettingsDoc, Revisions
 from api.models import Revision as RevisionDoc
-from api.params import ImportForm, LayerSettings
+from api.params import ImportForm, LayerSettings, whole_number
 from api.responses import documented, json_bytes
 from geo.errors import NotFound
 from layers import imports
@@ -23,7 +24,8 @@ from layers.imports import MAX_UPLOAD_BYTES, check_layer_id
 router = APIRouter(tags=["Imports and revisions"])
 CollectionId = Annotated[str, Path(alias="collectionId", description="Mã lớp (lớp mới: được tạo, ở chế độ nội bộ) "
                                                                      "/ collection id (a new id creates a layer)")]
-RevisionId = Annotated[int, Path(alias="revisionId", ge=1, le=2**62, description="Số phiên bản / revision number")]
+RevisionId = Annotated[int, Path(alias="revisionId", ge=1, le=2**62, description="Số phiên bản / revision number"),
+                      BeforeValidator(whole_number)]
 
 
 def _import_upload(ws, layer_id: str, options: ImportForm, author: str) -> dict:

@@ -9,10 +9,11 @@ from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Body, Path
+from pydantic import BeforeValidator
 
 from api.deps import BaseUrl, Engine, Planner, Work, Ws
 from api.models import ProposalSaved, Written
-from api.params import ProposalIn, ProposalParams, QueryOf, StatusChange
+from api.params import ProposalIn, ProposalParams, QueryOf, StatusChange, whole_number
 from api.responses import GEOJSON, documented, json_bytes
 from api.routers.checks import MAX_PROPOSAL_BYTES
 from layers import register
@@ -20,6 +21,7 @@ from layers.checking import check_feature, report_geometry84
 from layers.checks import CheckEngine
 
 router = APIRouter(tags=["Proposals"])
+ProposalId = Annotated[int, Path(alias="proposalId", ge=1, le=2**62), BeforeValidator(whole_number)]
 
 
 def check_and_save(checks: CheckEngine, ws, feature: dict, params: ProposalParams, author: str) -> dict:
@@ -44,7 +46,7 @@ async def create_proposal(params: QueryOf[ProposalParams], who: Planner, checks:
 @router.post("/proposals/{proposalId}/status", operation_id="setProposalStatus",
              summary="Duyệt hoặc từ chối đề xuất đã lưu (cán bộ quy hoạch) / Approve or reject a saved proposal",
              responses=documented(401, 403, 404, 409, 503, model=Written))
-async def change_status(proposal_id: Annotated[int, Path(alias="proposalId", ge=1, le=2**62)],
-                        change: Annotated[StatusChange, Body()], who: Planner, ws: Ws, work: Work):
+async def change_status(proposal_id: ProposalId, change: Annotated[StatusChange, Body()], who: Planner, ws: Ws,
+                        work: Work):
     revision = await work["writes"].run(register.set_status, ws, proposal_id, change.status, who.name)
     return json_bytes(orjson.dumps({"id": proposal_id, "status": change.status, "revision": revision.id}))
