@@ -115,7 +115,12 @@ def transform_bbox(bbox: tuple[float, float, float, float], source: SupportedCrs
     if clipped is None:
         raise bbox_outside(source)
     minx, miny, maxx, maxy = clipped
-    box = shapely.segmentize(shapely.box(minx, miny, maxx, maxy), max(maxx - minx, maxy - miny) / densify or 1)
+    if (minx, miny) == (maxx, maxy):
+        box = shapely.Point(minx, miny)
+    else:  # a bbox without area is a line: GEOS cannot densify it as a box
+        box = shapely.box(minx, miny, maxx, maxy) if minx < maxx and miny < maxy else \
+            shapely.LineString([(minx, miny), (maxx, maxy)])
+        box = shapely.segmentize(box, max(maxx - minx, maxy - miny) / densify)
     if source.lat_first:  # a lat-first bbox is (minlat, minlon, maxlat, maxlon): EPSG:4326, i.e. CRS84 swapped
         box = shapely.transform(box, lambda a: a[:, ::-1])
         source = CRS84
