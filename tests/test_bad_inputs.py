@@ -54,3 +54,11 @@ def test_a_bad_input_gets_its_documented_answer(small_app, api_client, planner, 
         assert word in body["detail"], (word, body["detail"])
     assert not any(p in body["detail"] + body["detail_vi"] for p in SERVER_PATHS), body
     assert store.version() == before, "a refused request changed the store"
+
+
+def test_the_corpus_is_listed_here():
+    """docs/reliability.md lists every case of the corpus (and no other), so the document says what is tested."""
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "reliability.md").read_text(encoding="utf-8")
+    section = doc.split("## Bad-input corpus", 1)[1].split("\n## ", 1)[0]
+    listed = [line.split("`")[1] for line in section.splitlines() if line.startswith("| `")]
+    assert listed == [case["id"] for case in CORPUS]
