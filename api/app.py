@@ -38,6 +38,7 @@ from layers.dataset import Dataset
 from layers.limits import MAX_BODY_BYTES
 from layers.revisions import Store
 from layers.rules import RuleBook
+from layers.scratch import clear_stale, scratch_root
 from layers.workspace import Workspace
 
 log = logging.getLogger("planmap")
@@ -56,6 +57,10 @@ def create_app(dataset: Dataset, rules: RuleBook | None = None, dem_path: Path |
     `lanes`: sizes of the work pool's lanes (api/work.py), e.g. for tests.
     """
     work = WorkPools(lanes)
+    if store is not None:  # what a killed import left behind (layers/scratch.py)
+        removed = clear_stale(scratch_root(store.folder))
+        if removed:
+            log.info("removed %d stale scratch folder(s) of the store: %s", len(removed), ", ".join(removed))
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):

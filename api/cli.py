@@ -70,6 +70,17 @@ def _rules(path: Path):
     return load_rules(path)
 
 
+def _date(value: str | None, name: str):
+    """A YYYY-MM-DD option (strptime would also take 2025-1-1), refused in both languages otherwise."""
+    from geo.errors import PlanmapError
+    from layers.query import parse_date
+
+    try:
+        return parse_date(value, name) if value is not None else None
+    except PlanmapError as exc:
+        raise click.BadParameter(exc.message()) from None
+
+
 class PlanmapGroup(click.Group):
     """Every refusal of the domain (a PlanmapError) is printed in English and Vietnamese, exit status 1."""
 
@@ -107,8 +118,8 @@ def build_data(sources: Path, out: Path) -> None:
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Output path without extension (default: FILE's name + '-checked').")
 @click.option("--crs", default=None, help="CRS of the input when the file does not say (e.g. EPSG:9213).")
-@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="Apply the rules in force on this date (default: today).")
+@click.option("--as-of", "as_of", default=None, callback=lambda _ctx, _param, value: _date(value, "--as-of"),
+              help="Apply the rules in force on this date, YYYY-MM-DD (default: today).")
 @click.option("--data", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_DATA, show_default=True)
 @click.option("--catalog", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_CATALOG)
 @click.option("--rules", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_RULES)
@@ -121,7 +132,7 @@ def check(file: Path, out: Path | None, crs: str | None, as_of, data: Path, cata
     dataset = _load(data, catalog)
     out = out or file.with_name(file.stem + "-checked")
     with click.progressbar(length=1, label="Kiểm tra / checking", file=sys.stderr) as bar:
-        summary = check_file(file, out, dataset, rulebook, crs=crs, as_of=as_of.date() if as_of else None,
+        summary = check_file(file, out, dataset, rulebook, crs=crs, as_of=as_of,
                              progress=_progress(bar))
     click.echo(" ".join(f"{k}: {v}" for k, v in summary["verdicts"].items()))
     click.echo(f"→ {summary['gpkg']}\n→ {summary['csv']}")

@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 from starlette.responses import Response
+from starlette.routing import compile_path
 
 from geo.errors import PlanmapError
 
@@ -62,7 +63,7 @@ def _vi_message(err: dict, where: str, given: object) -> str:
     kind = err.get("type", "")
     shown = f" {given!r}" if given is not None else ""
     if kind in ("literal_error", "enum"):
-        return f"{name}{shown} không được hỗ trợ; dùng một trong: {ctx.get('expected', '')}"
+        return f"{name}{shown} không được hỗ trợ; dùng một trong: {str(ctx.get('expected', '')).replace(' or ', ', ')}"
     if kind in ("less_than_equal", "less_than"):
         return f"{name}{shown} phải {'≤' if kind == 'less_than_equal' else '<'} {ctx.get('le', ctx.get('lt'))}"
     if kind in ("greater_than_equal", "greater_than"):
@@ -87,6 +88,12 @@ def validation_error(exc: RequestValidationError) -> PlanmapError:
     en, vi = [], []
     for err in exc.errors():
         where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("query", "body", "path", "header", "form"))
+        refusal = (err.get("ctx") or {}).get("error")
+        if isinstance(refusal, PlanmapError):  # a validator's own refusal already says it in both languages
+            name = _VI_NAMES.get(where, where)
+            en.append(refusal.en if refusal.en.startswith(where) else f"{where}: {refusal.en}")
+            vi.append(refusal.vi if refusal.vi.startswith((where, name)) else f"{name}: {refusal.vi}")
+            continue
         given = err.get("input")
         if not (isinstance(given, (str, int, float)) and not isinstance(given, bool) and len(str(given)) <= 80) \
                 or err.get("type") == "missing":
@@ -138,6 +145,22 @@ class PlainErrorsAsProblems:
         await self.app(scope, receive, send_problem)
 
 
+def allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path, for a 405's `Allow` (RFC 9110 §15.5.6).
+
+    Starlette names only the first route whose path matched, and planmap serves one path from several routers
+    (GET items is a read, POST items a Part 4 edit): its `Allow: GET` would hide the POST.
+    """
+    table = getattr(request.app.state, "allow_table", None)
+    if table is None:
+        from api.openapi import api_routes  # here: api.openapi imports (through api.ogc) this module
+
+        table = request.app.state.allow_table = [(compile_path(r.path)[0], frozenset(r.methods))
+                                                 for r in api_routes(request.app)]
+    path = request.scope.get("path", "")
+    return ", ".join(sorted({m for pattern, methods in table if pattern.match(path) for m in methods}))
+
+
 def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(PlanmapError)
     async def _planmap(_: Request, exc: PlanmapError) -> Response:
@@ -151,8 +174,11 @@ def install_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 413:  # the body limit, counted while the body streamed in
             return problem_response(body_too_large(request.scope.get(MAX_BODY_SIZE_SCOPE_KEY)))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = allowed_methods(request)
         error = PlanmapError(str(exc.detail), _HTTP_VI.get(exc.status_code), status=exc.status_code,
-                             code=_HTTP_CODES.get(exc.status_code, "Error"), headers=dict(exc.headers or {}))
+                             code=_HTTP_CODES.get(exc.status_code, "Error"), headers=headers)
         return problem_response(error)
 
     @app.exception_handler(Exception)

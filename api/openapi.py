@@ -181,20 +181,23 @@ def _route_tags(doc: dict) -> list[str]:
 
 
 def _collection_paths(doc: dict, layer) -> dict:
-    """`/collections/<id>/items` and `/items/{featureId}` for one collection, with its queryables as filters
-    (clients such as GDAL read the page size and filters of a collection from its own path)."""
+    """`/collections/<id>/items` and `/items/{featureId}` for one collection — every method of the generic paths
+    (reads, and the Part 4 edits), with its queryables as filters of the items (clients such as GDAL read the page
+    size and filters of a collection from its own path)."""
     cid, title = layer.id, layer.meta.text("title")
-    items = dict(doc["paths"][ITEMS_PATH]["get"])
-    params = [p for p in items["parameters"] if p["name"] != "collectionId"]
     filters = [{"name": name, "in": "query", "required": False, "style": "form", "explode": False,
                 "schema": {"type": kind}, "description": f"Lọc theo {name} (bằng) / equality filter on {name}"}
-               for name, kind in layer.queryables().items() if name not in {p["name"] for p in params}]
-    one = dict(doc["paths"][ITEM_PATH]["get"])
-    return {
-        f"/collections/{cid}/items": {"get": {
-            **items, "summary": f"{title}: đối tượng / features", "operationId": f"getFeatures_{cid}",
-            "tags": [cid], "parameters": params + filters}},
-        f"/collections/{cid}/items/{{featureId}}": {"get": {
-            **one, "summary": f"{title}: một đối tượng / one feature", "operationId": f"getFeature_{cid}",
-            "tags": [cid], "parameters": [p for p in one["parameters"] if p["name"] != "collectionId"]}},
-    }
+               for name, kind in layer.queryables().items()]
+    paths: dict = {}
+    pairs = ((ITEMS_PATH, f"/collections/{cid}/items", "đối tượng / features"),
+             (ITEM_PATH, f"/collections/{cid}/items/{{featureId}}", "một đối tượng / one feature"))
+    for generic, concrete, what in pairs:
+        paths[concrete] = {}
+        for method, operation in doc["paths"][generic].items():
+            params = [p for p in operation.get("parameters", []) if p["name"] != "collectionId"]
+            if generic == ITEMS_PATH and method == "get":
+                params += [f for f in filters if f["name"] not in {p["name"] for p in params}]
+            summary = f"{title}: {what}" if method == "get" else f"{title}: {operation.get('summary', '')}"
+            paths[concrete][method] = {**operation, "summary": summary, "tags": [cid], "parameters": params,
+                                       "operationId": f"{operation['operationId']}_{cid}"}
+    return paths

@@ -11,18 +11,30 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from typing import Annotated, Literal
 
 from fastapi import Depends, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    ValidationError,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+)
 
-from geo.crs import CRS84, SUPPORTED, SupportedCrs, parse_crs
+from geo.crs import SUPPORTED, SupportedCrs, bbox_domain, bbox_outside, clip_bbox, parse_crs, pyproj_crs
 from geo.errors import BadRequest
 from layers.accounts import DEFAULT_TOKEN_DAYS, MAX_TOKEN_DAYS
 from layers.exports import FORMATS
+from layers.proposals import GEOMETRY_TYPES
 from layers.provenance import ACCURACY
-from layers.query import FeatureQuery, parse_interval
+from layers.query import INTERVAL_PATTERN, FeatureQuery, parse_date, parse_interval
 from layers.rules import PROPOSAL_KINDS
 
 MAX_LIMIT = 10_000
@@ -30,6 +42,18 @@ DEFAULT_LIMIT = 100
 CRS_URIS = [c.uri for c in SUPPORTED]
 
 Lang = Literal["vi", "en"]
+
+
+def whole_number(value: object) -> object:
+    """A parameter documented as an integer is written as one: pydantic alone takes "1.0" too."""
+    if isinstance(value, str) and not re.fullmatch(r"[+-]?[0-9]+", value.strip()):
+        raise BadRequest(f"{value!r} is not a whole number", f"{value!r} không phải số nguyên")
+    return value
+
+
+QueryInt = Annotated[int, BeforeValidator(whole_number)]
+# A date parameter is YYYY-MM-DD and nothing else (pydantic alone would read "0" as 1970-01-01).
+IsoDate = Annotated[dt.date, BeforeValidator(parse_date), WithJsonSchema({"type": "string", "format": "date"})]
 PageFormat = Literal["json", "geojson", "html"]
 
 _LANG = Field("vi", description="Ngôn ngữ / language of titles, descriptions and messages")
@@ -77,7 +101,10 @@ def negotiate(request: Request, f: str | None) -> Literal["json", "html"]:
 
 
 def crs_param(value: str | None, name: str = "crs") -> SupportedCrs:
-    """A supported CRS from a parameter (400 naming the parameter otherwise)."""
+    """A supported CRS from a parameter (400 naming the parameter otherwise; an empty one names no CRS)."""
+    if value == "":
+        raise BadRequest(f"{name} is empty; use one of: {', '.join(CRS_URIS)}",
+                         f"{name} để trống; dùng một trong: {', '.join(CRS_URIS)}")
     try:
         return parse_crs(value)
     except BadRequest as exc:
@@ -100,67 +127,88 @@ class CommonParams(Strict):
 
 
 class BboxParams(BaseModel):
-    """A `bbox` (4 or 6 numbers) with its `bbox-crs`, shared by items and exports."""
+    """A `bbox` (4 or 6 numbers) with its `bbox-crs`, shared by items and exports.
+
+    `bbox-crs` comes first so the bbox can be checked against it: degrees must be longitudes and latitudes, and a
+    bbox in a projected CRS must reach the area that CRS is used for (geo.crs.bbox_domain); the part beyond it is
+    left out (`box`), since a projection has no inverse far from its area and nothing planmap holds lies there.
+    """
 
     model_config = ConfigDict(populate_by_name=True)
 
+    bbox_crs: str | None = _crs_field("Hệ tọa độ của bbox / CRS of bbox", alias="bbox-crs")
     bbox: str | None = Field(None, description="Khung giới hạn minx,miny,maxx,maxy (theo bbox-crs, mặc định CRS84) "
                                                "/ bounding box", json_schema_extra={
                                                    "type": "array", "minItems": 4, "maxItems": 6,
                                                    "items": {"type": "number"}, "style": "form", "explode": False})
-    bbox_crs: str | None = _crs_field("Hệ tọa độ của bbox / CRS of bbox", alias="bbox-crs")
+
+    @field_validator("bbox_crs")
+    @classmethod
+    def _supported_bbox_crs(cls, value: str | None) -> str | None:
+        crs_param(value, "bbox-crs")
+        return value
 
     @field_validator("bbox")
     @classmethod
-    def _check_bbox(cls, value: str | None) -> str | None:
-        if value is not None:
-            _parse_bbox(value)
+    def _check_bbox(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and "bbox_crs" in info.data:  # an unsupported bbox-crs is reported by itself
+            _bbox_in_domain(_parse_bbox(value), crs_param(info.data["bbox_crs"], "bbox-crs"))
         return value
 
     @property
     def box(self) -> tuple[float, float, float, float] | None:
-        return None if self.bbox is None else _parse_bbox(self.bbox)
+        """The bbox as given, less any part beyond the area its CRS is used for."""
+        return None if self.bbox is None else clip_bbox(_parse_bbox(self.bbox), self.bbox_crs_value())
 
     def bbox_crs_value(self) -> SupportedCrs:
         return crs_param(self.bbox_crs, "bbox-crs")
-
-    def check_lon_lat(self) -> None:
-        """A bbox in degrees must be longitudes and latitudes."""
-        box, crs = self.box, self.bbox_crs_value()
-        if box is None or crs not in (CRS84, SUPPORTED[1]):
-            return
-        lon_lat = box if crs == CRS84 else (box[1], box[0], box[3], box[2])
-        if not (-180 <= lon_lat[0] <= 180 and -180 <= lon_lat[2] <= 180 and -90 <= lon_lat[1] <= 90
-                and -90 <= lon_lat[3] <= 90):
-            raise BadRequest("bbox is outside longitude −180..180 / latitude −90..90",
-                             "bbox nằm ngoài phạm vi kinh độ/vĩ độ")
 
 
 def _parse_bbox(text: str) -> tuple[float, float, float, float]:
     parts = text.split(",")
     if len(parts) not in (4, 6) or any(p.strip() == "" for p in parts):
-        raise ValueError("bbox needs 4 (or 6) comma-separated numbers: minx,miny,maxx,maxy")
+        raise BadRequest("bbox needs 4 (or 6) comma-separated numbers: minx,miny,maxx,maxy",
+                         "bbox cần 4 (hoặc 6) số cách nhau bởi dấu phẩy: minx,miny,maxx,maxy")
     try:
         values = [float(p) for p in parts]
     except ValueError:
-        raise ValueError("bbox numbers must be numbers") from None
+        raise BadRequest("bbox numbers must be numbers", "Các giá trị của bbox phải là số") from None
     if not all(math.isfinite(v) for v in values):
-        raise ValueError("bbox numbers must be finite")
+        raise BadRequest("bbox numbers must be finite", "Các giá trị của bbox phải là số hữu hạn")
     if len(values) == 6:  # 3D bbox: drop the heights
         values = [values[0], values[1], values[3], values[4]]
     if values[0] > values[2] or values[1] > values[3]:
-        raise ValueError("bbox lower corner must not exceed its upper corner")
+        raise BadRequest("bbox lower corner must not exceed its upper corner",
+                         "Góc dưới của bbox không được lớn hơn góc trên")
     return values[0], values[1], values[2], values[3]
+
+
+def _bbox_in_domain(box: tuple[float, float, float, float], crs: SupportedCrs) -> None:
+    """Degrees within −180..180 / −90..90; a projected bbox at least partly within the CRS's area."""
+    minx, miny, maxx, maxy = bbox_domain(crs)
+    if pyproj_crs(crs).is_geographic:
+        if not (minx <= box[0] and box[2] <= maxx and miny <= box[1] and box[3] <= maxy):
+            raise BadRequest("bbox is outside longitude −180..180 / latitude −90..90",
+                             "bbox nằm ngoài phạm vi kinh độ −180..180 / vĩ độ −90..90")
+    elif clip_bbox(box, crs) is None:
+        raise bbox_outside(crs)
 
 
 class SelectionParams(BboxParams):
     """What to select from collections: bbox, time and property filters (extra parameters)."""
 
     datetime: str | None = Field(None, description="Thời điểm hoặc khoảng thời gian hiệu lực (RFC 3339, '..' cho "
-                                                   "đầu mở) / instant or interval")
+                                                   "đầu mở) / instant or interval",
+                                 json_schema_extra={"pattern": INTERVAL_PATTERN})
+
+    @field_validator("datetime")
+    @classmethod
+    def _check_datetime(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_interval(value)
+        return value
 
     def query(self, filters: dict[str, str] | None = None) -> FeatureQuery:
-        self.check_lon_lat()
         interval = parse_interval(self.datetime) if self.datetime is not None else None
         return FeatureQuery(bbox=self.box, bbox_crs=self.bbox_crs_value(), filters=filters or {}, interval=interval)
 
@@ -176,8 +224,8 @@ class ItemsParams(SelectionParams):
     f: PageFormat | None = _F
     lang: Lang = _LANG
     crs: str | None = _crs_field("Hệ tọa độ của kết quả / CRS of the response geometries")
-    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Số đối tượng tối đa mỗi trang / page size")
-    offset: int = Field(0, ge=0, description="Bỏ qua bao nhiêu đối tượng đầu / features to skip")
+    limit: QueryInt = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Số đối tượng tối đa mỗi trang / page size")
+    offset: QueryInt = Field(0, ge=0, description="Bỏ qua bao nhiêu đối tượng đầu / features to skip")
 
 
 RESERVED_ITEM_PARAMS = {"f", "lang", "bbox", "bbox-crs", "crs", "limit", "offset", "datetime"}
@@ -190,7 +238,7 @@ class ItemParams(CommonParams):
 
 
 class RulesParams(CommonParams):
-    as_of: dt.date | None = Field(None, description="Quy tắc có hiệu lực ngày này / rules in force on this day")
+    as_of: IsoDate | None = Field(None, description="Quy tắc có hiệu lực ngày này / rules in force on this day")
     kind: Literal[PROPOSAL_KINDS] | None = Field(None, description="Loại đề xuất / proposal kind")  # type: ignore
 
 
@@ -199,7 +247,7 @@ class SiteParams(Strict):
 
     lang: Lang = _LANG
     crs: str | None = _crs_field("Hệ tọa độ của đề xuất và kết quả / CRS of the proposal and the report")
-    as_of: dt.date | None = Field(None, description="Áp dụng quy tắc có hiệu lực ngày này / rules as of this day")
+    as_of: IsoDate | None = Field(None, description="Áp dụng quy tắc có hiệu lực ngày này / rules as of this day")
 
     @field_validator("crs")
     @classmethod
@@ -220,7 +268,7 @@ class ProposalParams(SiteParams):
 
 class SearchParams(Strict):
     q: str = Field(..., min_length=1, max_length=200, description="Tên cần tìm, vd. 'yen binh' / name to find")
-    limit: int = Field(20, ge=1, le=100, description="Số kết quả tối đa / maximum results")
+    limit: QueryInt = Field(20, ge=1, le=100, description="Số kết quả tối đa / maximum results")
     collections: str | None = Field(None, description="Chỉ tìm trong các lớp này (phân cách bằng dấu phẩy) / "
                                                       "comma-separated collection ids")
     f: Literal["json"] | None = None
@@ -231,7 +279,7 @@ class DataExportParams(SelectionParams):
 
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
-    collections: str = Field(..., description="id[,id…]")
+    collections: str = Field(..., min_length=1, description="id[,id…]")
     format: Literal[tuple(FORMATS)] = Field(..., description="Định dạng tệp / file format")  # type: ignore
     crs: str | None = _crs_field("Hệ tọa độ của tệp / CRS of the file")
     lang: Lang = _LANG
@@ -249,14 +297,15 @@ class MapExportParams(BboxParams):
     size: PaperSize | None = Field(None, description="Khổ giấy (mặc định theo mẫu) / paper (default: the preset's)")
     orientation: Literal["landscape", "portrait"] | None = None
     f: Literal["pdf", "png"] = "pdf"
-    dpi: int = Field(200, ge=72, le=600, description="Độ phân giải / dots per inch")
-    collections: str | None = Field(None, description="id[,id…] thay cho các lớp của mẫu / instead of the preset's")
+    dpi: QueryInt = Field(200, ge=72, le=600, description="Độ phân giải / dots per inch")
+    collections: str | None = Field(None, min_length=1,
+                                    description="id[,id…] thay cho các lớp của mẫu / instead of the preset's")
     title: str | None = Field(None, max_length=200, description="Tiêu đề / title")
     lang: Lang = _LANG
 
 
 class OfflineParams(Strict):
-    collections: str = Field(..., description="id[,id…] các lớp công khai / public collections")
+    collections: str = Field(..., min_length=1, description="id[,id…] các lớp công khai / public collections")
     lang: Lang = _LANG
 
 
@@ -266,16 +315,59 @@ def split_ids(text: str | None) -> list[str]:
 
 
 # ---------------------------------------------------------------------------------------------------- bodies
+# A property value written into a layer or a proposal: a JSON scalar.  Lists and objects fit no column of a layer
+# (GeoPackage, Shapefile and the rest hold scalars), numbers must be finite and integers fit in 64 bits (SQLite).
+INT64 = (-2**63, 2**63 - 1)
+
+
+def _scalar(value: object) -> object:
+    if value is None or isinstance(value, (str, bool)):
+        return value
+    if isinstance(value, int) and INT64[0] <= value <= INT64[1]:
+        return value
+    if isinstance(value, float) and math.isfinite(value):
+        return value
+    raise BadRequest("a property value must be text, a finite number (integers within 64 bits) or true/false",
+                     "giá trị thuộc tính phải là chuỗi, số hữu hạn (số nguyên trong 64 bit) hoặc true/false")
+
+
+PropertyValue = Annotated[str | bool | int | float | None, PlainValidator(_scalar), WithJsonSchema({
+    "anyOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}], "nullable": True,
+    "description": "Chuỗi, số hoặc true/false / a string, number or boolean"})]
+
+
+class GeometryIn(BaseModel):
+    """A GeoJSON geometry (RFC 7946 §3.1): its type and coordinates; whether the coordinates fit the type, and
+    the geometry is valid and in Vietnam, is checked by the domain (400/422 saying what is wrong)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: Literal[GEOMETRY_TYPES]  # type: ignore[valid-type]
+    coordinates: list | None = None
+    geometries: list | None = None
+
+
+class CrsName(BaseModel):
+    name: str = Field(description="URI hoặc mã EPSG, vd. http://www.opengis.net/def/crs/EPSG/0/9213")
+
+
+class CrsMember(BaseModel):
+    """GeoJSON 2008's named-CRS member, read by checks and proposals (RFC 7946 dropped it; QGIS still writes it)."""
+
+    type: Literal["name"]
+    properties: CrsName
+
+
 class FeatureIn(BaseModel):
     """A GeoJSON Feature sent to planmap (RFC 7946; a GeoJSON 2008 `crs` member is read too)."""
 
     model_config = ConfigDict(extra="allow")
 
     type: Literal["Feature"]
-    geometry: dict | None = Field(..., description="GeoJSON geometry")
-    properties: dict | None = None
+    geometry: GeometryIn | None = Field(..., description="GeoJSON geometry")
+    properties: dict[str, PropertyValue] | None = None
     id: str | int | None = None
-    crs: dict | None = None
+    crs: CrsMember | None = None
 
     def as_geojson(self) -> dict:
         return self.model_dump(exclude_none=False, exclude_unset=True)
@@ -284,6 +376,32 @@ class FeatureIn(BaseModel):
 _DAYS = Field(None, ge=1, le=MAX_TOKEN_DAYS, description="Số ngày mã có hiệu lực (mặc định "
               f"{DEFAULT_TOKEN_DAYS}, hoặc PLANMAP_TOKEN_DAYS) / days the token lasts (default {DEFAULT_TOKEN_DAYS} "
               "or PLANMAP_TOKEN_DAYS)")
+class ProposalProperties(BaseModel):
+    """A proposal's properties: its kind (required by the checks: 422 when unknown), name, and any other scalar
+    attributes, which travel into the report."""
+
+    model_config = ConfigDict(extra="allow")
+    __pydantic_extra__: dict[str, PropertyValue]  # type: ignore[assignment]
+
+    kind: str | None = Field(None, description="Loại đề xuất / proposal kind",
+                             json_schema_extra={"enum": list(PROPOSAL_KINDS)})
+    name: str | None = Field(None, description="Tên đề xuất / the proposal's name")
+    as_of: str | None = Field(None, description="Ngày áp dụng quy tắc (khi không có tham số as_of) / the rules' "
+                                                "date when the as_of parameter is not given",
+                              json_schema_extra={"format": "date"})
+
+    @field_validator("as_of")
+    @classmethod
+    def _iso_date(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_date(value)
+        return value
+
+
+class ProposalIn(FeatureIn):
+    """A proposal: a GeoJSON Feature with a point or polygon and the kind of what is proposed."""
+
+    properties: ProposalProperties | None = None
 
 
 class NewUser(Strict):

@@ -54,10 +54,18 @@ class Lane:
     def __init__(self, name: str, size: LaneSize) -> None:
         self.name = name
         self.size = size
-        self._executor = ThreadPoolExecutor(size.workers, thread_name_prefix=f"planmap-{name}")
+        self._executor: ThreadPoolExecutor | None = None
         self._slots = threading.BoundedSemaphore(size.workers + size.queue)
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the executor's start and stop, and the counters
         self.in_use = self.started = self.cancelled = self.refused = 0
+
+    def _workers(self) -> ThreadPoolExecutor:
+        """The lane's threads, started on first use — again after a shutdown, since an app's lifespan may run
+        more than once (a test client per request does that)."""
+        with self._lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(self.size.workers, thread_name_prefix=f"planmap-{self.name}")
+            return self._executor
 
     def submit(self, fn: Callable[..., T], *args, cancel: threading.Event | None = None, **kwargs) -> Future:
         """Start `fn` on a worker, or refuse (503) when the lane is full; the slot frees when the job ends.
@@ -70,7 +78,7 @@ class Lane:
                               headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
         self._count("in_use")
         try:
-            future = self._executor.submit(self._job, cancel or threading.Event(), fn, args, kwargs)
+            future = self._workers().submit(self._job, cancel or threading.Event(), fn, args, kwargs)
         except BaseException:
             self._release(None)
             raise
@@ -106,7 +114,10 @@ class Lane:
                     "started": self.started, "cancelled": self.cancelled, "refused": self.refused}
 
     def shutdown(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
 
 
 class ClientLane:

@@ -106,9 +106,21 @@ def to_metres(geoms: np.ndarray, source: SupportedCrs = CRS84) -> np.ndarray:
 
 def transform_bbox(bbox: tuple[float, float, float, float], source: SupportedCrs, target: SupportedCrs,
                    densify: int = 21) -> shapely.Geometry:
-    """A bbox given in `source` as a polygon in `target`, with densified edges so curved edges stay covered."""
-    minx, miny, maxx, maxy = bbox
-    box = shapely.segmentize(shapely.box(minx, miny, maxx, maxy), max(maxx - minx, maxy - miny) / densify or 1)
+    """A bbox given in `source` as a polygon in `target`, with densified edges so curved edges stay covered.
+
+    The part of the bbox beyond the source CRS's domain (`bbox_domain`) is left out first: reprojected, it would
+    be infinities; a bbox entirely beyond it is refused (400 naming the bbox).
+    """
+    clipped = clip_bbox(bbox, source)
+    if clipped is None:
+        raise bbox_outside(source)
+    minx, miny, maxx, maxy = clipped
+    if (minx, miny) == (maxx, maxy):
+        box = shapely.Point(minx, miny)
+    else:  # a bbox without area is a line: GEOS cannot densify it as a box
+        box = shapely.box(minx, miny, maxx, maxy) if minx < maxx and miny < maxy else \
+            shapely.LineString([(minx, miny), (maxx, maxy)])
+        box = shapely.segmentize(box, max(maxx - minx, maxy - miny) / densify)
     if source.lat_first:  # a lat-first bbox is (minlat, minlon, maxlat, maxlon): EPSG:4326, i.e. CRS84 swapped
         box = shapely.transform(box, lambda a: a[:, ::-1])
         source = CRS84
@@ -117,3 +129,41 @@ def transform_bbox(bbox: tuple[float, float, float, float], source: SupportedCrs
 
 def pyproj_crs(crs: SupportedCrs) -> CRS:
     return CRS.from_user_input(crs.code)
+
+
+@lru_cache(maxsize=16)
+def bbox_domain(crs: SupportedCrs) -> tuple[float, float, float, float]:
+    """Where a bbox given in `crs` may lie, in that CRS's own axis order.
+
+    Degrees: the whole globe.  A projected CRS: its area of use (EPSG's, as pyproj reports it) widened to all of
+    Vietnam, where everything planmap holds lies — VN-2000 / TM-3 106°30′ is defined for old Thái Nguyên only,
+    yet the merged province and its neighbours are drawn in it.  Far outside, a transverse Mercator projection
+    has no inverse (it gives infinities), so a bbox is clipped to this domain before it is transformed.
+    """
+    if pyproj_crs(crs).is_geographic:
+        return (-90.0, -180.0, 90.0, 180.0) if crs.lat_first else (-180.0, -90.0, 180.0, 90.0)
+    area = pyproj_crs(crs).area_of_use
+    lon0, lat0, lon1, lat1 = VIETNAM_BOUNDS
+    if area is not None:
+        lon0, lat0 = min(lon0, area.west), min(lat0, area.south)
+        lon1, lat1 = max(lon1, area.east), max(lat1, area.north)
+    bounds = _transformer("OGC:CRS84", crs.code).transform_bounds(lon0, lat0, lon1, lat1, densify_pts=21)
+    return tuple(float(v) for v in bounds)  # type: ignore[return-value]
+
+
+def bbox_outside(crs: SupportedCrs) -> BadRequest:
+    """The refusal of a bbox that lies wholly outside the area `crs` is used for."""
+    minx, miny, maxx, maxy = bbox_domain(crs)
+    where = f"x {minx:.0f}..{maxx:.0f}, y {miny:.0f}..{maxy:.0f}"
+    return BadRequest(f"bbox lies outside the area {crs.code} is used for ({where})",
+                      f"bbox nằm ngoài vùng sử dụng của {crs.code} ({where})")
+
+
+def clip_bbox(bbox: tuple[float, float, float, float], crs: SupportedCrs
+              ) -> tuple[float, float, float, float] | None:
+    """The part of `bbox` (in `crs`) inside the CRS's domain (`bbox_domain`); None when nothing of it is."""
+    minx, miny, maxx, maxy = bbox_domain(crs)
+    clipped = (max(bbox[0], minx), max(bbox[1], miny), min(bbox[2], maxx), min(bbox[3], maxy))
+    if clipped[0] > clipped[2] or clipped[1] > clipped[3]:
+        return None
+    return clipped

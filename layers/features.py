@@ -18,12 +18,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from shapely.geometry import shape
 
 from geo.crs import CRS84, SupportedCrs, transform_geometries
 from geo.errors import BadRequest, NotFound, PreconditionFailed, Unprocessable
 from layers.dataset import Edit
-from layers.proposals import check_lonlat
+from layers.importing.geometry import coerce, norm_geometry_type
+from layers.proposals import check_lonlat, read_geometry
 from layers.provenance import ACCURACY, DEFAULT_ACCURACY
 from layers.validation import check_write
 
@@ -88,19 +88,33 @@ def feature_row(columns: list[str] | None, properties: dict, author: str) -> dic
     return row
 
 
-def parse_feature(feature: dict, source: SupportedCrs = CRS84) -> tuple[dict, shapely.Geometry]:
-    """A posted GeoJSON Feature's properties and geometry, the geometry checked and turned into CRS84."""
+def parse_feature(feature: dict, source: SupportedCrs = CRS84, geometry_type: str | None = None
+                  ) -> tuple[dict, shapely.Geometry]:
+    """A posted GeoJSON Feature's properties and geometry, the geometry checked and turned into CRS84.
+
+    Properties are scalars (a layer's columns hold nothing else); the geometry is a GeoJSON geometry of finite
+    coordinates (400 otherwise), valid, in Vietnam and of the layer's `geometry_type` family (422 otherwise: a
+    polygon in a layer of points would break every Shapefile export and check of that layer).
+    """
     props = feature.get("properties") or {}
     if not isinstance(props, dict):
         raise BadRequest("properties must be an object", "properties phải là một đối tượng")
-    try:
-        geom = shape(feature["geometry"])
-    except (KeyError, TypeError, ValueError, AttributeError, shapely.errors.ShapelyError) as exc:
-        raise BadRequest(f"unreadable geometry: {exc}", f"Không đọc được hình học: {exc}") from None
+    not_scalar = [k for k, v in props.items() if isinstance(v, (dict, list))
+                  or (isinstance(v, float) and not np.isfinite(v))]
+    if not_scalar:
+        raise BadRequest(f"properties {', '.join(not_scalar)}: a value must be text, a finite number or true/false",
+                         f"Thuộc tính {', '.join(not_scalar)}: giá trị phải là chuỗi, số hữu hạn hoặc true/false")
+    geom = read_geometry(feature.get("geometry"), BadRequest)
+    if geom is None:
+        raise BadRequest("a feature of a layer needs a geometry", "Đối tượng của lớp cần có hình học")
     if geom.is_empty or not geom.is_valid:
         reason = "empty" if geom.is_empty else shapely.is_valid_reason(geom)
         raise Unprocessable(f"invalid geometry: {reason}", f"Hình học không hợp lệ: {reason}")
-    geoms = np.array([geom], dtype=object)
+    fitted, found = coerce(geom, norm_geometry_type(geometry_type))
+    if fitted is None:
+        raise Unprocessable(f"a {found} cannot go into a layer of {geometry_type or 'single geometries'}",
+                            f"Hình {found} không phù hợp với lớp kiểu {geometry_type or 'hình đơn'}")
+    geoms = np.array([fitted], dtype=object)
     if source != CRS84:
         geoms = transform_geometries(geoms, source, CRS84)
     check_lonlat(geoms)

@@ -10,11 +10,14 @@ import shapely
 from shapely.geometry import shape
 
 from geo.crs import CRS84, VIETNAM_BOUNDS, SupportedCrs, UnsupportedCrsError, parse_crs, transform_geometries
-from geo.errors import Unprocessable
+from geo.errors import PlanmapError, Unprocessable
 from layers.limits import MAX_BATCH_VERTICES, MAX_CHECK_VERTICES_PLANNER, check_vertices
+from layers.query import QueryError, parse_date
 from layers.rules import PROPOSAL_KINDS
 
 ALLOWED_GEOMETRIES = ("Point", "Polygon", "MultiPolygon")
+GEOMETRY_TYPES = ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon",
+                  "GeometryCollection")  # RFC 7946 §3.1
 
 
 class ProposalError(Unprocessable):
@@ -36,15 +39,41 @@ class Proposals:
 
 
 def declared_crs(feature: dict, crs: str | None) -> SupportedCrs:
-    """The CRS of a proposal: the `crs` parameter, else a GeoJSON 2008 `crs` member, else CRS84."""
+    """The CRS of a proposal: the `crs` parameter, else a GeoJSON 2008 named `crs` member, else CRS84."""
     name = crs
     member = feature.get("crs")
-    if name is None and isinstance(member, dict):
-        name = (member.get("properties") or {}).get("name")
+    if name is None and member is not None:
+        properties = member.get("properties") if isinstance(member, dict) else None
+        name = properties.get("name") if isinstance(properties, dict) else None
+        if not isinstance(name, str) or member.get("type") != "name":
+            raise ProposalError('the crs member must be {"type": "name", "properties": {"name": "<CRS URI>"}}',
+                                'Thành phần crs phải có dạng {"type": "name", "properties": {"name": "<URI>"}}')
     try:
         return parse_crs(name)
     except UnsupportedCrsError as exc:
         raise ProposalError(str(exc), f"Hệ tọa độ không được hỗ trợ: {name}") from None
+
+
+def read_geometry(value: object, error: type[PlanmapError] | None = None) -> shapely.Geometry | None:
+    """A GeoJSON geometry object as a shapely geometry (None for null), refusing — with `error`, ProposalError by
+    default — an unknown type, coordinates that do not fit the type, and coordinates that are not finite numbers."""
+    error = error or ProposalError
+    if value is None:
+        return None
+    kind = value.get("type") if isinstance(value, dict) else None
+    if kind not in GEOMETRY_TYPES:
+        raise error(f"unreadable geometry: type must be one of {', '.join(GEOMETRY_TYPES)} (given: {kind!r})"[:300],
+                    f"Không đọc được hình học: kiểu phải là một trong {', '.join(GEOMETRY_TYPES)}")
+    try:
+        geom = shape(value)
+        finite = bool(np.isfinite(shapely.get_coordinates(geom, include_z=bool(shapely.has_z(geom)))).all())
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, shapely.errors.ShapelyError):
+        raise error(f"unreadable geometry: its coordinates do not make a {kind} (RFC 7946 §3.1)",
+                    f"Không đọc được hình học: tọa độ không tạo thành {kind} (RFC 7946 §3.1)") from None
+    if not finite:
+        raise error("unreadable geometry: every coordinate must be a finite number",
+                    "Không đọc được hình học: mọi tọa độ phải là số hữu hạn")
+    return geom
 
 
 def check_lonlat(geoms: np.ndarray, labels: list[str] | None = None) -> None:
@@ -92,11 +121,11 @@ def from_feature(feature: object, crs: str | None = None) -> tuple[Proposals, dt
     if not isinstance(props, dict):
         raise ProposalError("properties must be an object", "properties phải là một đối tượng")
     kind = check_kind(props.get("kind"))
+    name = props.get("name")
+    if name is not None and not isinstance(name, str):
+        raise ProposalError("the proposal's name must be text", "Tên đề xuất phải là chuỗi ký tự")
     source = declared_crs(feature, crs)
-    try:
-        geom = shape(feature["geometry"]) if feature.get("geometry") else None
-    except (KeyError, TypeError, ValueError, AttributeError, shapely.errors.ShapelyError) as exc:
-        raise ProposalError(f"unreadable geometry: {exc}", f"Không đọc được hình học: {exc}") from None
+    geom = read_geometry(feature.get("geometry"))
     check_geometry(geom)
     geoms = np.array([geom], dtype=object)
     if source != CRS84:
@@ -106,8 +135,8 @@ def from_feature(feature: object, crs: str | None = None) -> tuple[Proposals, dt
     day = None
     if as_of is not None:
         try:
-            day = dt.date.fromisoformat(str(as_of))
-        except ValueError:
+            day = parse_date(as_of)
+        except QueryError:
             raise ProposalError(f"as_of {as_of!r} is not a date (YYYY-MM-DD)",
                                 f"as_of {as_of!r} không phải ngày (YYYY-MM-DD)") from None
     return Proposals(kinds=np.array([kind], dtype=object), geoms=geoms, properties=[props]), day

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -61,23 +62,48 @@ def _equals(column: np.ndarray, value: str, name: str) -> np.ndarray:
         else column.astype(str) == value
 
 
+# RFC 3339 as OGC API – Features reads it: a full-date, or a date-time (the offset may be left out: the day is what
+# planmap filters on).  Nothing else is a date — not "0" (1970 to Python's lax parsers), not "20250101", not a week.
+DATE_PATTERN = r"[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
+DATE_TIME_PATTERN = DATE_PATTERN + (r"(?:[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?"
+                                    r"(?:[Zz]|[+-][0-9]{2}:[0-9]{2})?)?")
+# an instant, or an interval with at least one closed end (`..` or nothing for an open one)
+INTERVAL_PATTERN = (rf"^(?:{DATE_TIME_PATTERN}(?:/(?:{DATE_TIME_PATTERN}|\.\.)?)?"
+                    rf"|(?:\.\.)?/{DATE_TIME_PATTERN})$")
+_DATE = re.compile(DATE_PATTERN)
+_DATE_TIME = re.compile(DATE_TIME_PATTERN)
+
+
+def parse_date(text: object, name: str = "as_of") -> dt.date:
+    """A calendar date written YYYY-MM-DD (ISO 8601 / RFC 3339 full-date), or a 400 naming the parameter."""
+    if isinstance(text, dt.date) and not isinstance(text, dt.datetime):
+        return text
+    if isinstance(text, str) and _DATE.fullmatch(text):
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            pass
+    raise QueryError(f"{name} {text!r} is not a date YYYY-MM-DD", f"{name} {text!r} không phải ngày YYYY-MM-DD")
+
+
 def parse_interval(text: str) -> tuple[dt.date | None, dt.date | None]:
-    """An OGC `datetime` value: an instant, or `start/end` with `..` or empty for an open end."""
+    """An OGC `datetime` value: an instant, or `start/end` with `..` or empty for an open end (INTERVAL_PATTERN)."""
     def one(part: str) -> dt.date | None:
-        part = part.strip()
         if part in ("", ".."):
             return None
-        try:
-            return dt.datetime.fromisoformat(part.replace("Z", "+00:00")).date() if "T" in part \
-                else dt.date.fromisoformat(part)
-        except ValueError:
-            raise QueryError(f"datetime {part!r} is not an RFC 3339 date or date-time",
-                             f"datetime {part!r} không phải ngày/giờ RFC 3339") from None
+        if _DATE_TIME.fullmatch(part):
+            try:
+                return dt.date.fromisoformat(part[:10]) if len(part) == 10 else \
+                    dt.datetime.fromisoformat(part.replace("Z", "+00:00").replace("z", "+00:00")).date()
+            except ValueError:
+                pass
+        raise QueryError(f"datetime {part!r} is not an RFC 3339 date or date-time",
+                         f"datetime {part!r} không phải ngày/giờ RFC 3339")
 
     if "/" in text:
         start_text, end_text = text.split("/", 1)
         start, end = one(start_text), one(end_text)
-        if start_text.strip() in ("", "..") and end_text.strip() in ("", ".."):
+        if start_text in ("", "..") and end_text in ("", ".."):
             raise QueryError("datetime interval must have at least one closed end",
                              "Khoảng datetime phải có ít nhất một đầu xác định")
         if start and end and start > end:
@@ -85,7 +111,7 @@ def parse_interval(text: str) -> tuple[dt.date | None, dt.date | None]:
         return start, end
     instant = one(text)
     if instant is None:
-        raise QueryError("datetime must not be empty", "datetime không được để trống")
+        raise QueryError("datetime must not be empty or '..'", "datetime không được để trống hoặc '..'")
     return instant, instant
 
 

@@ -292,10 +292,14 @@ def test_a_server_killed_during_an_import_leaves_no_partial_revision(tmp_path):
             if b"pausing" in line:
                 break
             assert time.monotonic() < deadline
+        uploads = list((store / "tmp").glob("upload-*/second.geojson"))
+        assert len(uploads) == 1, "the upload waits in the store's scratch folder"
         s.proc.send_signal(signal.SIGKILL)
         s.proc.wait(timeout=30)
         worker.join(timeout=60)
+    assert uploads[0].exists(), "killed: no `finally` ran"
     with ServedProcess("--data", str(DATA), env=env) as s:
+        assert list((store / "tmp").iterdir()) == [], "the next start-up removed what the killed import left"
         history = httpx.get(f"{s.url}/collections/industrial_clusters/revisions",
                             headers=auth(ADMIN)).json()["revisions"]
         assert [r["source_file"] for r in history] == ["first.geojson"]

@@ -122,7 +122,7 @@ def test_the_report_speaks_english_on_request(api_client):
     (b'{"type": "Feature", "properties": {"kind": "factory"}, "geometry": {"type": "Point", '
      b'"coordinates": [431000, 2380000]}}', 422),
     (b'{"type": "Feature", "properties": {"kind": "factory"}, "geometry": {"type": "Circle", '
-     b'"coordinates": [105.8, 21.6]}}', 422),
+     b'"coordinates": [105.8, 21.6]}}', 400),  # not a GeoJSON geometry type: the body model refuses it
 ])
 def test_bad_proposals_are_problems(api_client, body, status):
     problem(api_client.post("/checks", content=body, headers={"Content-Type": "application/json"}), status)
@@ -290,3 +290,26 @@ def test_layers_edited_through_the_api_never_turn_missing_evidence_into_a_pass(a
     assert "no feature in force" in by_rule["fuel_station.station_spacing"]["note"]
     assert report["verdict"] == "unknown" and "pass" not in {r["status"] for r in by_rule.values()
                                                             if r["rule"].startswith("fuel_station.")}
+
+
+def test_a_register_of_points_and_polygons_exports_one_shapefile_per_kind(api_client, planner, tmp_path):
+    """A Shapefile holds one kind of geometry: the proposals register (points and polygons) used to be a 500."""
+    import zipfile
+
+    import pyogrio
+
+    ring = [lonlat(X0 + dx, Y0 + 3_000 + dy) for dx, dy in ((0, 0), (400, 0), (400, 400), (0, 400), (0, 0))]
+    cluster = {"type": "Feature", "properties": {"kind": "industrial_cluster", "name": "CCN Vùng"},
+               "geometry": {"type": "Polygon", "coordinates": [ring]}}
+    for body in (site("fuel_station", X0 + 3_000, Y0, name="CHXD Điểm"), cluster):
+        assert api_client.post("/proposals", json=body, headers=planner).status_code == 201
+    resp = api_client.get("/exports/data", params={"collections": "proposals", "format": "shp"}, headers=planner)
+    assert resp.status_code == 200, resp.text
+    path = tmp_path / "proposals.zip"
+    path.write_bytes(resp.content)
+    names = zipfile.ZipFile(path).namelist()
+    assert {"proposals_point.shp", "proposals_polygon.shp", "proposals_point_fields.csv"} <= set(names)
+    points = pyogrio.read_dataframe(f"/vsizip/{path}/proposals_point.shp")
+    polygons = pyogrio.read_dataframe(f"/vsizip/{path}/proposals_polygon.shp")
+    assert set(points.geom_type) == {"Point"} and set(polygons.geom_type) == {"Polygon"}
+    assert "CCN Vùng" in set(polygons["name"]) and "CHXD Điểm" in set(points["name"])

@@ -89,3 +89,25 @@ def test_a_refusal_is_printed_in_both_languages_with_a_non_zero_exit(tmp_path):
     assert rollback.returncode == 1 and "revision 99 does not exist" in rollback.stderr
     assert "Không có phiên bản 99" in rollback.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["store"]
+
+
+def test_a_date_that_is_not_yyyy_mm_dd_is_refused_before_any_work(tmp_path):
+    proposals = tmp_path / "p.csv"
+    proposals.write_text("kind,lon,lat\nfactory,105.84,21.59\n", encoding="utf-8")
+    for day in ("2025-1-1", "0", "20250101"):
+        result = run("check", str(proposals), "--as-of", day, "--out", str(tmp_path / "out"))
+        assert result.returncode == 2 and "YYYY-MM-DD" in result.stderr and "không phải ngày" in result.stderr
+    assert not list(tmp_path.glob("out*"))
+
+
+def test_a_vn2000_bbox_beyond_its_area_is_clipped_and_one_outside_refused(tmp_path, dataset):
+    """Reprojected whole, -1e300..1e300 in VN-2000 was infinities (a traceback); 0,0,1,1 is nowhere near Vietnam."""
+    out = tmp_path / "all.csv"
+    everything = run("export", "data", "fuel_stations", "--format", "csv", "--bbox=-1e300,-1e300,1e300,1e300",
+                     "--bbox-crs", "EPSG:9213", "-o", str(out))
+    assert everything.returncode == 0, everything.stderr
+    assert f"fuel_stations: {len(dataset.get('fuel_stations'))}" in everything.stdout
+    outside = run("export", "data", "fuel_stations", "--format", "csv", "--bbox", "0,0,1,1", "--bbox-crs",
+                  "EPSG:9213", "-o", str(tmp_path / "none.csv"))
+    assert outside.returncode == 1 and "outside the area EPSG:9213" in outside.stderr
+    assert "nằm ngoài vùng sử dụng" in outside.stderr and not (tmp_path / "none.csv").exists()

@@ -16,7 +16,7 @@ from starlette.responses import HTMLResponse, Response
 from api import html
 from api.deps import Caller, Engine, Work
 from api.models import CheckReport, Rules
-from api.params import CheckParams, FeatureIn, QueryOf, RulesParams, negotiate
+from api.params import CheckParams, FeatureIn, ProposalIn, QueryOf, RulesParams, negotiate
 from api.responses import GEOJSON, PDF, documented, json_bytes
 from geo.cancel import checkpoint
 from geo.geojson import vertex_count
@@ -91,7 +91,7 @@ def check_proposal_size(feature: FeatureIn, who: Principal) -> None:
              max_body_size=MAX_PROPOSAL_BYTES,
              responses=documented(401, 413, 422, 503, model=CheckReport, html=True, binary=(PDF,)))
 async def post_check(request: Request, params: QueryOf[CheckParams], checks: Engine, work: Work, who: Caller,
-                     feature: Annotated[FeatureIn, Body(media_type=GEOJSON)]):
+                     feature: Annotated[ProposalIn, Body(media_type=GEOJSON)]):
     check_proposal_size(feature, who)
     fmt = params.f or negotiate(request, None)
     return await work["checks"].run(check_and_render, checks, feature.as_geojson(), params, fmt)

@@ -36,6 +36,10 @@ def _source_crs(content_crs: str | None):
 def _check_size(feature: FeatureIn) -> None:
     """Refuse (413) a feature with more vertices than a layer accepts, before any work."""
     check_vertices(vertex_count(feature.geometry), MAX_FEATURE_VERTICES, "the feature", "Đối tượng")
+def _geometry_type(ws, collection_id: str) -> str | None:
+    """The layer's geometry type, which a written feature must fit (None: no such layer; the edit says 404)."""
+    layer = ws.dataset.get(collection_id)
+    return layer.geometry_type if layer is not None else None
 
 
 @router.post("/collections/{collectionId}/items", status_code=201, operation_id="createFeature",
@@ -47,7 +51,7 @@ async def create_feature(collection_id: CollectionId, feature: FeatureBody, who:
     source = _source_crs(content_crs)
 
     def create():
-        props, geometry = features.parse_feature(feature.as_geojson(), source)
+        props, geometry = features.parse_feature(feature.as_geojson(), source, _geometry_type(ws, collection_id))
         return features.create_feature(ws, collection_id, props, geometry, who.name, who.sees_internal)
 
     fid, revision = await work["writes"].run(create)
@@ -70,7 +74,7 @@ async def replace_feature(collection_id: CollectionId, feature_id: FeatureId, fe
     source = _source_crs(content_crs)
 
     def replace():
-        props, geometry = features.parse_feature(feature.as_geojson(), source)
+        props, geometry = features.parse_feature(feature.as_geojson(), source, _geometry_type(ws, collection_id))
         return features.replace_feature(ws, collection_id, feature_id, props, geometry, who.name, who.sees_internal,
                                         if_match=if_match)
 

@@ -6,49 +6,35 @@ functions are layers/imports.py's and the workspace's.
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
-from pathlib import Path as FilePath
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Body, Form, Path, UploadFile
+from fastapi import APIRouter, Body, Form, Path
+from pydantic import BeforeValidator
 
 from api.deps import Caller, Collection, Planner, Work, Ws
 from api.models import ImportResult, LayerSettingsDoc, Revisions
 from api.models import Revision as RevisionDoc
-from api.params import ImportForm, LayerSettings
+from api.params import ImportForm, LayerSettings, whole_number
 from api.responses import documented, json_bytes
 from geo.errors import NotFound
+from layers import imports
 from layers.access import revision_for
-from layers.imports import check_layer_id, import_file
+from layers.imports import check_layer_id
 from layers.limits import FORM_OVERHEAD_BYTES, MAX_UPLOAD_BYTES
 from layers.register import check_visibility
 
 router = APIRouter(tags=["Imports and revisions"])
 CollectionId = Annotated[str, Path(alias="collectionId", description="Mã lớp (lớp mới: được tạo, ở chế độ nội bộ) "
                                                                      "/ collection id (a new id creates a layer)")]
-RevisionId = Annotated[int, Path(alias="revisionId", ge=1, le=2**62, description="Số phiên bản / revision number")]
-
-
-def _save_upload(upload: UploadFile, folder: FilePath) -> FilePath:
-    """The uploaded file on disk under its own (base)name, in a private folder."""
-    name = os.path.basename(upload.filename or "upload") or "upload"
-    path = folder / name
-    with open(path, "wb") as out:
-        shutil.copyfileobj(upload.file, out, 1 << 20)
-    return path
+RevisionId = Annotated[int, Path(alias="revisionId", ge=1, le=2**62, description="Số phiên bản / revision number"),
+                      BeforeValidator(whole_number)]
 
 
 def _import_upload(ws, layer_id: str, options: ImportForm, author: str) -> dict:
-    folder = FilePath(tempfile.mkdtemp(prefix="planmap-import-"))
-    try:
-        path = _save_upload(options.file, folder)
-        return import_file(ws, layer_id, path, path.name, author, crs=options.crs, encoding=options.encoding,
-                           append=options.mode == "append", accuracy=options.accuracy, internal=options.internal)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    return imports.import_upload(ws, layer_id, options.file.file, options.file.filename, author,
+                                 crs=options.crs, encoding=options.encoding, append=options.mode == "append",
+                                 accuracy=options.accuracy, internal=options.internal)
 
 
 @router.post("/collections/{collectionId}/imports", status_code=201, operation_id="importFile",
@@ -56,7 +42,7 @@ def _import_upload(ws, layer_id: str, options: ImportForm, author: str) -> dict:
              max_body_size=MAX_UPLOAD_BYTES + FORM_OVERHEAD_BYTES,
              responses=documented(401, 403, 413, 422, 503, model=ImportResult, status=201))
 async def import_upload(collection_id: CollectionId, who: Planner, ws: Ws, work: Work,
-                        form: Annotated[ImportForm, Form()]):
+                        form: Annotated[ImportForm, Form(media_type="multipart/form-data")]):
     check_layer_id(collection_id)
     doc = await work["imports"].run(_import_upload, ws, collection_id, form, who.name)
     return json_bytes(orjson.dumps(doc), status=201)

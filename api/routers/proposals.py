@@ -9,10 +9,11 @@ from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Body, Path
+from pydantic import BeforeValidator
 
 from api.deps import BaseUrl, Engine, IfMatch, Planner, Work, Ws
 from api.models import ProposalSaved, Written
-from api.params import FeatureIn, ProposalParams, QueryOf, StatusChange
+from api.params import ProposalIn, ProposalParams, QueryOf, StatusChange, whole_number
 from api.responses import GEOJSON, documented, json_bytes
 from api.routers.checks import check_proposal_size
 from layers import features, register
@@ -21,6 +22,7 @@ from layers.checks import CheckEngine
 from layers.limits import MAX_PROPOSAL_BYTES
 
 router = APIRouter(tags=["Proposals"])
+ProposalId = Annotated[int, Path(alias="proposalId", ge=1, le=2**62), BeforeValidator(whole_number)]
 
 
 def check_and_save(checks: CheckEngine, ws, feature: dict, params: ProposalParams, author: str) -> dict:
@@ -36,7 +38,7 @@ def check_and_save(checks: CheckEngine, ws, feature: dict, params: ProposalParam
              max_body_size=MAX_PROPOSAL_BYTES,
              responses=documented(401, 403, 409, 413, 422, 503, model=ProposalSaved, status=201))
 async def create_proposal(params: QueryOf[ProposalParams], who: Planner, checks: Engine, ws: Ws,
-                          work: Work, base: BaseUrl, feature: Annotated[FeatureIn, Body(media_type=GEOJSON)]):
+                          work: Work, base: BaseUrl, feature: Annotated[ProposalIn, Body(media_type=GEOJSON)]):
     check_proposal_size(feature, who)
     saved = await work["writes"].run(check_and_save, checks, ws, feature.as_geojson(), params, who.name)
     return json_bytes(orjson.dumps(saved), status=201,
@@ -46,9 +48,8 @@ async def create_proposal(params: QueryOf[ProposalParams], who: Planner, checks:
 @router.post("/proposals/{proposalId}/status", operation_id="setProposalStatus",
              summary="Duyệt hoặc từ chối đề xuất đã lưu (cán bộ quy hoạch) / Approve or reject a saved proposal",
              responses=documented(401, 403, 404, 409, 412, 503, model=Written))
-async def change_status(proposal_id: Annotated[int, Path(alias="proposalId", ge=1, le=2**62)],
-                        change: Annotated[StatusChange, Body()], who: Planner, ws: Ws, work: Work,
-                        if_match: IfMatch = None):
+async def change_status(proposal_id: ProposalId, change: Annotated[StatusChange, Body()], who: Planner, ws: Ws,
+                        work: Work, if_match: IfMatch = None):
     revision = await work["writes"].run(register.set_status, ws, proposal_id, change.status, who.name, if_match)
     tag = features.etag_of(ws, register.LAYER, proposal_id)
     return json_bytes(orjson.dumps({"id": proposal_id, "status": change.status, "revision": revision.id}),

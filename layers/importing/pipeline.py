@@ -39,7 +39,8 @@ def read_import(path: Path, layer_id: str, schema: dict[str, str] | None, provin
                 crs: str | None = None, encoding: str | None = None, field_map: dict[str, str] | None = None,
                 repair: bool = True, max_bytes: int = 200_000_000, accuracy: str | None = None,
                 source: str | None = None, geometry_type: str | None = None, source_layer: str | None = None,
-                filename: str | None = None, on_bad_value: str = "reject", rules: FieldRules | None = None
+                filename: str | None = None, on_bad_value: str = "reject", rules: FieldRules | None = None,
+                workdir: Path | None = None
                 ) -> tuple[gpd.GeoDataFrame, ImportReport]:
     """Read a planner's file for layer `layer_id` and check it feature by feature.
 
@@ -54,6 +55,8 @@ def read_import(path: Path, layer_id: str, schema: dict[str, str] | None, provin
         imports it with the value emptied.  Either way the feature and value are reported.
     rules: the layer's rules for written features (layers/validation.py: required fields, text length, dates);
         None applies the text rules to the schema's fields only.
+    workdir: where the import's private temp folder (an unpacked zip) goes — the store's scratch folder
+        (layers/scratch.py); the system's temp folder when None.
 
     Returns the features in OGC:CRS84 (columns: the schema's fields, `source`, `accuracy`, geometry; rows in
     source order, rejected ones left out; `frame.attrs["source_features"]` gives each row's 1-based source
@@ -65,7 +68,7 @@ def read_import(path: Path, layer_id: str, schema: dict[str, str] | None, provin
     if accuracy is not None and accuracy not in ACCURACY:
         raise ImportRefused("bad_accuracy", f"accuracy must be one of {', '.join(ACCURACY)}",
                             f"Độ chính xác phải là một trong: {', '.join(ACCURACY)}")
-    with tempfile.TemporaryDirectory(prefix="planmap-import-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="planmap-import-", dir=workdir) as tmp:
         ctx = ImportContext(path=path, name=filename or path.name, layer_id=layer_id, schema=schema,
                             province=province, tmp=Path(tmp), declared_crs=crs, declared_encoding=encoding,
                             field_map=field_map or {}, repair=repair, max_bytes=max_bytes, accuracy=accuracy,
