@@ -372,10 +372,17 @@ class FeatureIn(BaseModel):
     def as_geojson(self) -> dict:
         return self.model_dump(exclude_none=False, exclude_unset=True)
 
+    def geometry_json(self) -> dict | None:
+        """The geometry as parsed JSON (for counting its vertices before any work), without copying it."""
+        g = self.geometry
+        return None if g is None else {"type": g.type, "coordinates": g.coordinates, "geometries": g.geometries}
+
 
 _DAYS = Field(None, ge=1, le=MAX_TOKEN_DAYS, description="Số ngày mã có hiệu lực (mặc định "
               f"{DEFAULT_TOKEN_DAYS}, hoặc PLANMAP_TOKEN_DAYS) / days the token lasts (default {DEFAULT_TOKEN_DAYS} "
               "or PLANMAP_TOKEN_DAYS)")
+
+
 class ProposalProperties(BaseModel):
     """A proposal's properties: its kind (required by the checks: 422 when unknown), name, and any other scalar
     attributes, which travel into the report."""

@@ -84,7 +84,7 @@ def check_and_render(checks: CheckEngine, feature: dict, params: CheckParams, fm
 def check_proposal_size(feature: FeatureIn, who: Principal) -> None:
     """Refuse (413) a proposal with more vertices than this caller may have checked, before any work."""
     limit = MAX_CHECK_VERTICES_PLANNER if who.can("planner") else MAX_CHECK_VERTICES_ANONYMOUS
-    check_vertices(vertex_count(feature.geometry), limit, "the proposal", "Đề xuất")
+    check_vertices(vertex_count(feature.geometry_json()), limit, "the proposal", "Đề xuất")
 
 
 @router.post("/checks", summary="Kiểm tra địa điểm đề xuất / Check a proposed site", operation_id="postCheck",

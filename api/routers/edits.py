@@ -35,7 +35,7 @@ def _source_crs(content_crs: str | None):
 
 def _check_size(feature: FeatureIn) -> None:
     """Refuse (413) a feature with more vertices than a layer accepts, before any work."""
-    check_vertices(vertex_count(feature.geometry), MAX_FEATURE_VERTICES, "the feature", "Đối tượng")
+    check_vertices(vertex_count(feature.geometry_json()), MAX_FEATURE_VERTICES, "the feature", "Đối tượng")
 def _geometry_type(ws, collection_id: str) -> str | None:
     """The layer's geometry type, which a written feature must fit (None: no such layer; the edit says 404)."""
     layer = ws.dataset.get(collection_id)
