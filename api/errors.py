@@ -85,9 +85,10 @@ def _vi_message(err: dict, where: str, given: object) -> str:
 
 def validation_error(exc: RequestValidationError) -> PlanmapError:
     """FastAPI's validation errors as one 400 that names every bad parameter or body member, in both languages."""
-    en, vi = [], []
+    en, vi, fields = [], [], []
     for err in exc.errors():
         where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("query", "body", "path", "header", "form"))
+        fields.append(where.removeprefix("properties.") if where else "body")
         refusal = (err.get("ctx") or {}).get("error")
         if isinstance(refusal, PlanmapError):  # a validator's own refusal already says it in both languages
             name = _VI_NAMES.get(where, where)
@@ -102,7 +103,8 @@ def validation_error(exc: RequestValidationError) -> PlanmapError:
             str(err.get("msg", "invalid")).removeprefix("Value error, ")
         en.append(f"{where or 'body'}: {msg}" + (f" (given: {given!r})" if given is not None else ""))
         vi.append(_vi_message(err, where or "body", given))
-    return PlanmapError("; ".join(en) or "invalid request", "; ".join(vi) or "Yêu cầu không hợp lệ")
+    return PlanmapError("; ".join(en) or "invalid request", "; ".join(vi) or "Yêu cầu không hợp lệ",
+                        details={"field": fields[0]} if fields else None)  # the first one named, as writes do
 
 
 class PlainErrorsAsProblems:

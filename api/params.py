@@ -327,7 +327,7 @@ def _scalar(value: object) -> object:
         return value
     if isinstance(value, float) and math.isfinite(value):
         return value
-    raise BadRequest("a property value must be text, a finite number (integers within 64 bits) or true/false",
+    raise BadRequest("expected text, a finite number (integers within 64 bits) or true/false",
                      "giá trị thuộc tính phải là chuỗi, số hữu hạn (số nguyên trong 64 bit) hoặc true/false")
 
 

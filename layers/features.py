@@ -102,18 +102,24 @@ def parse_feature(feature: dict, source: SupportedCrs = CRS84, geometry_type: st
     not_scalar = [k for k, v in props.items() if isinstance(v, (dict, list))
                   or (isinstance(v, float) and not np.isfinite(v))]
     if not_scalar:
-        raise BadRequest(f"properties {', '.join(not_scalar)}: a value must be text, a finite number or true/false",
-                         f"Thuộc tính {', '.join(not_scalar)}: giá trị phải là chuỗi, số hữu hạn hoặc true/false")
+        raise BadRequest(f"{not_scalar[0]}: expected text, a finite number or true/false",
+                         f"{not_scalar[0]}: giá trị phải là chuỗi, số hữu hạn hoặc true/false",
+                         details={"field": not_scalar[0]})
     geom = read_geometry(feature.get("geometry"), BadRequest)
     if geom is None:
         raise BadRequest("a feature of a layer needs a geometry", "Đối tượng của lớp cần có hình học")
     if geom.is_empty or not geom.is_valid:
         reason = "empty" if geom.is_empty else shapely.is_valid_reason(geom)
         raise Unprocessable(f"invalid geometry: {reason}", f"Hình học không hợp lệ: {reason}")
+    if geom.geom_type == "GeometryCollection":  # an edit says what it is; an import may flatten one, not an edit
+        raise BadRequest("geometry: a GeometryCollection cannot be stored in a layer; send its parts as features",
+                         "geometry: không lưu được GeometryCollection vào lớp; hãy gửi từng phần thành đối tượng",
+                         details={"field": "geometry"})
     fitted, found = coerce(geom, norm_geometry_type(geometry_type))
-    if fitted is None:
-        raise Unprocessable(f"a {found} cannot go into a layer of {geometry_type or 'single geometries'}",
-                            f"Hình {found} không phù hợp với lớp kiểu {geometry_type or 'hình đơn'}")
+    if fitted is None:  # 400 naming the field, as every other value the layer cannot hold (layers/validation.py)
+        raise BadRequest(f"geometry: a {found} cannot go into a layer of {geometry_type or 'single geometries'}",
+                         f"geometry: hình {found} không phù hợp với lớp kiểu {geometry_type or 'hình đơn'}",
+                         details={"field": "geometry"})
     geoms = np.array([fitted], dtype=object)
     if source != CRS84:
         geoms = transform_geometries(geoms, source, CRS84)

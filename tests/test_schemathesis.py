@@ -67,7 +67,7 @@ def fuzz_app(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def planner_headers(fuzz_app) -> dict:
-    token = add_user(fuzz_app.state.workspace.store, "fuzzer", "planner", "test")
+    token = add_user(fuzz_app.state.workspace.store, "fuzzer", "planner", "test")["token"]
     return {"Authorization": f"Bearer {token}"}
 
 
