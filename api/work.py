@@ -166,8 +166,8 @@ def _discard(future: Future) -> None:
         return
     if future.exception() is None:
         cleanup = getattr(future.result(), "cleanup", None)
-        if callable(cleanup):
-            cleanup()
+        if callable(cleanup):  # deleting files: never on the event loop, which runs this if the job just ended
+            threading.Thread(target=cleanup, name="planmap-cleanup", daemon=True).start()
 
 
 class WorkPools:

@@ -61,16 +61,35 @@ def test_light_reads_are_answered_while_a_large_pdf_check_runs(server):
     assert len(reads_before) >= 20, f"only {len(reads_before)} light reads were answered during the heavy check"
 
 
+# What an `async def` route may call on the event loop besides awaiting its job: building the response around the
+# job's result.  Everything else — reading a layer, the store, a body's geometry, a hash, a dump of a large
+# document — is the job's.
+RESPONSE_BUILDERS = {"FileResponse", "BackgroundTask", "Response", "json_bytes"}
+
+
 def test_no_async_route_does_the_work_itself():
-    """Every `async def` route awaits a lane of the work pool; everything else is a plain `def` (FastAPI runs those
-    in its thread pool).  A new async route that computes on the event loop fails here."""
+    """Every `async def` route is `await work[lane].run(job, *values)` and at most wraps the result in a response;
+    everything else is a plain `def` (FastAPI runs those in its thread pool).  The job's arguments are names
+    already resolved (request parameters, dependencies), never calls: `run(job, ws.view(who))` would read the
+    store on the event loop.  A new async route that computes on the event loop fails here."""
     app = create_app(small_world.dataset(), small_world.RULES)
+    checked = 0
     for route in api_routes(app):
         if not inspect.iscoroutinefunction(route.endpoint):
             continue
-        tree = ast.parse(textwrap.dedent(inspect.getsource(route.endpoint)))
-        awaited = [node.value for node in ast.walk(tree) if isinstance(node, ast.Await)]
-        assert awaited, route.path
-        for call in awaited:
-            target = ast.unparse(call.func) if isinstance(call, ast.Call) else ""
-            assert target.startswith("work[") and target.endswith("].run"), (route.path, target)
+        func = ast.parse(textwrap.dedent(inspect.getsource(route.endpoint))).body[0]
+        body = [node for statement in func.body for node in ast.walk(statement)]  # not the decorators
+        awaited = [node.value for node in body if isinstance(node, ast.Await)]
+        assert len(awaited) == 1, (route.path, "one job per async route")
+        run = awaited[0]
+        assert isinstance(run, ast.Call), route.path
+        target = ast.unparse(run.func)
+        assert target.startswith("work[") and target.endswith("].run"), (route.path, target)
+        for arg in [*run.args, *(k.value for k in run.keywords)]:
+            assert not any(isinstance(n, ast.Call) for n in ast.walk(arg)), (route.path, ast.unparse(arg))
+        for node in body:
+            if isinstance(node, ast.Call) and node is not run:
+                name = ast.unparse(node.func)
+                assert name in RESPONSE_BUILDERS, (route.path, f"{name}() on the event loop")
+        checked += 1
+    assert checked >= 10, f"only {checked} async routes: were the heavy routes made plain?"

@@ -75,8 +75,13 @@ def render_report(report: dict, fmt: str, lang: str) -> Response:
     return json_bytes(orjson.dumps(report))
 
 
-def check_and_render(checks: CheckEngine, feature: dict, params: CheckParams, fmt: str) -> Response:
-    report = check_feature(checks, feature, crs=params.crs, as_of=params.as_of, lang=params.lang)
+def check_and_render(checks: CheckEngine, proposal: FeatureIn, params: CheckParams, request: Request,
+                     who: Principal) -> Response:
+    """The whole of `POST /checks` off the event loop: the vertex bound first, then the rules, then the report
+    (in the format asked for by `f` or the request's Accept header)."""
+    check_proposal_size(proposal, who)
+    fmt = params.f or negotiate(request, None)
+    report = check_feature(checks, proposal.as_geojson(), crs=params.crs, as_of=params.as_of, lang=params.lang)
     checkpoint()  # the client may have gone while the rules ran: then no report is rendered
     return render_report(report, fmt, params.lang)
 
@@ -92,6 +97,4 @@ def check_proposal_size(feature: FeatureIn, who: Principal) -> None:
              responses=documented(401, 413, 422, 503, model=CheckReport, html=True, binary=(PDF,)))
 async def post_check(request: Request, params: QueryOf[CheckParams], checks: Engine, work: Work, who: Caller,
                      feature: Annotated[ProposalIn, Body(media_type=GEOJSON)]):
-    check_proposal_size(feature, who)
-    fmt = params.f or negotiate(request, None)
-    return await work["checks"].run(check_and_render, checks, feature.as_geojson(), params, fmt)
+    return await work["checks"].run(check_and_render, checks, feature, params, request, who)

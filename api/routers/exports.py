@@ -20,7 +20,7 @@ from api.routers.map import home_bounds
 from geo.cancel import checkpoint
 from geo.crs import CRS84
 from geo.errors import BadRequest, NotFound
-from layers.access import ANONYMOUS
+from layers.access import ANONYMOUS, Principal
 from layers.dataset import Dataset
 from layers.exports import FORMATS, export_data
 from layers.query import encode_rows
@@ -39,16 +39,23 @@ OFFLINE_META = ("id", "title", "titles", "group", "groupTitle", "geometryType", 
             responses=documented(401, 404, 503, binary=tuple(dict.fromkeys(f.media_type for f in FORMATS.values()))
                                  + (ZIP,)))
 async def export_data_route(params: QueryOf[DataExportParams], dataset: VisibleDataset, work: Work):
-    query = params.query(params.property_filters())
-    crs = ogc.crs_param(params.crs)
-    export = await work["exports"].run(export_data, dataset, split_ids(params.collections), params.format, crs, query)
+    export = await work["exports"].run(export_for, dataset, params)
     return FileResponse(export.path, media_type=export.media_type, filename=export.filename,
                         background=BackgroundTask(export.cleanup))
+
+
+def export_for(dataset: Dataset, params: DataExportParams):
+    """The export file a request asks for (its query and CRS read here, off the event loop)."""
+    return export_data(dataset, split_ids(params.collections), params.format, ogc.crs_param(params.crs),
+                       params.query(params.property_filters()))
 
 
 def render_plan_map(dataset: Dataset, params: MapExportParams) -> tuple[bytes, str]:
     """Lay out (validating the request) and draw a print map; returns the file and its name."""
     from web.printmap import draw_plan, plan_map
+
+    if params.collections is not None and not split_ids(params.collections):
+        raise BadRequest("collections: name at least one collection", "Hãy chọn ít nhất một lớp")
 
     plan = plan_map(dataset, preset=params.preset, collections=split_ids(params.collections) or None,
                     bbox=params.box, bbox_crs=params.bbox_crs_value().code, size=params.size,
@@ -59,11 +66,23 @@ def render_plan_map(dataset: Dataset, params: MapExportParams) -> tuple[bytes, s
 @router.get("/exports/map", summary="Bản đồ in (PDF, PNG) / A print-ready plan map", operation_id="exportMap",
             responses=documented(401, 503, binary=(PDF, "image/png")))
 async def export_map_route(params: QueryOf[MapExportParams], dataset: VisibleDataset, work: Work):
-    if params.collections is not None and not split_ids(params.collections):
-        raise BadRequest("collections: name at least one collection", "Hãy chọn ít nhất một lớp")
-    body, name = await work["renders"].run(render_plan_map, dataset, params)
+    return await work["renders"].run(plan_map_response, dataset, params)
+
+
+def plan_map_response(dataset: Dataset, params: MapExportParams) -> Response:
+    body, name = render_plan_map(dataset, params)
     return Response(body, media_type=PDF if params.f == "pdf" else "image/png",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+def offline_copy_response(ws, who: Principal, collections: str | None, hillshade, lang: str) -> Response:
+    """The offline copy as a download; the layers are read here, off the event loop (seeing them may mean
+    catching up with the store)."""
+    wanted = split_ids(collections)
+    if not wanted:
+        raise BadRequest("collections: name at least one collection", "Hãy chọn ít nhất một lớp")
+    data = offline_copy(ws.view(who), ws.view(ANONYMOUS), wanted, hillshade, lang)
+    return Response(data, media_type=ZIP, headers={"Content-Disposition": 'attachment; filename="planmap-offline.zip"'})
 
 
 def offline_copy(everything: Dataset, public: Dataset, wanted: list[str], hillshade, lang: str) -> bytes:
@@ -94,9 +113,5 @@ def offline_copy(everything: Dataset, public: Dataset, wanted: list[str], hillsh
 async def get_offline_map(request: Request, params: QueryOf[OfflineParams], who: Caller, ws: Ws,
                           work: Work):
     """index.html + assets + the chosen public layers' data, opening from disk with no server and no internet."""
-    wanted = split_ids(params.collections)
-    if not wanted:
-        raise BadRequest("collections: name at least one collection", "Hãy chọn ít nhất một lớp")
-    data = await work["exports"].run(offline_copy, ws.view(who), ws.view(ANONYMOUS), wanted,
-                                     getattr(request.app.state, "hillshade", None), params.lang)
-    return Response(data, media_type=ZIP, headers={"Content-Disposition": 'attachment; filename="planmap-offline.zip"'})
+    return await work["exports"].run(offline_copy_response, ws, who, params.collections, request.app.state.hillshade,
+                                     params.lang)

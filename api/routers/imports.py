@@ -11,6 +11,7 @@ from typing import Annotated
 import orjson
 from fastapi import APIRouter, Body, Form, Path
 from pydantic import BeforeValidator
+from starlette.responses import Response
 
 from api.deps import Caller, Collection, Planner, Work, Ws
 from api.models import ImportResult, LayerSettingsDoc, Revisions
@@ -31,7 +32,13 @@ RevisionId = Annotated[int, Path(alias="revisionId", ge=1, le=2**62, description
                       BeforeValidator(whole_number)]
 
 
-def _import_upload(ws, layer_id: str, options: ImportForm, author: str) -> dict:
+def _import_upload(ws, layer_id: str, options: ImportForm, author: str) -> Response:
+    """The whole import off the event loop: the layer id, reading and checking the file, the commit, the report."""
+    check_layer_id(layer_id)
+    return json_bytes(orjson.dumps(_imported(ws, layer_id, options, author)), status=201)
+
+
+def _imported(ws, layer_id: str, options: ImportForm, author: str) -> dict:
     return imports.import_upload(ws, layer_id, options.file.file, options.file.filename, author,
                                  crs=options.crs, encoding=options.encoding, append=options.mode == "append",
                                  accuracy=options.accuracy, internal=options.internal)
@@ -43,9 +50,7 @@ def _import_upload(ws, layer_id: str, options: ImportForm, author: str) -> dict:
              responses=documented(401, 403, 413, 422, 503, model=ImportResult, status=201))
 async def import_upload(collection_id: CollectionId, who: Planner, ws: Ws, work: Work,
                         form: Annotated[ImportForm, Form(media_type="multipart/form-data")]):
-    check_layer_id(collection_id)
-    doc = await work["imports"].run(_import_upload, ws, collection_id, form, who.name)
-    return json_bytes(orjson.dumps(doc), status=201)
+    return await work["imports"].run(_import_upload, ws, collection_id, form, who.name)
 
 
 @router.get("/collections/{collectionId}/revisions", operation_id="getRevisions",
@@ -73,8 +78,11 @@ def revision(layer: Collection, revision_id: RevisionId, ws: Ws, who: Caller):
              summary="Khôi phục một phiên bản cũ (cán bộ quy hoạch) / Make an earlier revision current (planners)",
              responses=documented(401, 403, 404, 409, 503, model=RevisionDoc))
 async def rollback(layer: Collection, revision_id: RevisionId, who: Planner, ws: Ws, work: Work):
-    new = await work["writes"].run(ws.rollback, layer.id, revision_id, who.name)
-    return json_bytes(orjson.dumps(new.to_dict()))
+    return await work["writes"].run(_rolled_back, ws, layer.id, revision_id, who.name)
+
+
+def _rolled_back(ws, layer_id: str, revision_id: int, author: str) -> Response:
+    return json_bytes(orjson.dumps(ws.rollback(layer_id, revision_id, author).to_dict()))
 
 
 @router.put("/collections/{collectionId}/settings", operation_id="setLayerSettings",

@@ -10,6 +10,7 @@ from typing import Annotated
 import orjson
 from fastapi import APIRouter, Body, Path
 from pydantic import BeforeValidator
+from starlette.responses import Response
 
 from api.deps import BaseUrl, Engine, IfMatch, Planner, Work, Ws
 from api.models import ProposalSaved, Written
@@ -17,6 +18,7 @@ from api.params import ProposalIn, ProposalParams, QueryOf, StatusChange, whole_
 from api.responses import GEOJSON, documented, json_bytes
 from api.routers.checks import check_proposal_size
 from layers import features, register
+from layers.access import Principal
 from layers.checking import check_feature, report_geometry84
 from layers.checks import CheckEngine
 from layers.limits import MAX_PROPOSAL_BYTES
@@ -25,12 +27,25 @@ router = APIRouter(tags=["Proposals"])
 ProposalId = Annotated[int, Path(alias="proposalId", ge=1, le=2**62), BeforeValidator(whole_number)]
 
 
-def check_and_save(checks: CheckEngine, ws, feature: dict, params: ProposalParams, author: str) -> dict:
-    """Check a proposal and file it in the register with its report."""
+def check_and_save(checks: CheckEngine, ws, proposal: ProposalIn, params: ProposalParams, who: Principal,
+                   base: str) -> Response:
+    """Check a proposal and file it in the register with its report (all of it off the event loop)."""
+    check_proposal_size(proposal, who)
+    feature = proposal.as_geojson()
     status = register.check_status((feature.get("properties") or {}).get("status", "submitted"))
     report = check_feature(checks, feature, crs=params.crs, as_of=params.as_of, lang=params.lang)
-    fid, revision = register.save_proposal(ws, report, report_geometry84(report), status, author)
-    return {"id": fid, "revision": revision.id, "verdict": report["verdict"], "status": status}
+    fid, revision = register.save_proposal(ws, report, report_geometry84(report), status, who.name)
+    saved = {"id": fid, "revision": revision.id, "verdict": report["verdict"], "status": status}
+    return json_bytes(orjson.dumps(saved), status=201,
+                      headers={"Location": f"{base}/collections/{register.LAYER}/items/{fid}"})
+
+
+def decide(ws, proposal_id: int, status: str, author: str, if_match: str | None) -> Response:
+    """Set a proposal's status and answer with its new entity tag."""
+    revision = register.set_status(ws, proposal_id, status, author, if_match)
+    tag = features.etag_of(ws, register.LAYER, proposal_id)
+    return json_bytes(orjson.dumps({"id": proposal_id, "status": status, "revision": revision.id}),
+                      headers={"ETag": tag} if tag else None)
 
 
 @router.post("/proposals", status_code=201, operation_id="saveProposal",
@@ -39,10 +54,7 @@ def check_and_save(checks: CheckEngine, ws, feature: dict, params: ProposalParam
              responses=documented(401, 403, 409, 413, 422, 503, model=ProposalSaved, status=201))
 async def create_proposal(params: QueryOf[ProposalParams], who: Planner, checks: Engine, ws: Ws,
                           work: Work, base: BaseUrl, feature: Annotated[ProposalIn, Body(media_type=GEOJSON)]):
-    check_proposal_size(feature, who)
-    saved = await work["writes"].run(check_and_save, checks, ws, feature.as_geojson(), params, who.name)
-    return json_bytes(orjson.dumps(saved), status=201,
-                      headers={"Location": f"{base}/collections/{register.LAYER}/items/{saved['id']}"})
+    return await work["writes"].run(check_and_save, checks, ws, feature, params, who, base)
 
 
 @router.post("/proposals/{proposalId}/status", operation_id="setProposalStatus",
@@ -50,7 +62,4 @@ async def create_proposal(params: QueryOf[ProposalParams], who: Planner, checks:
              responses=documented(401, 403, 404, 409, 412, 503, model=Written))
 async def change_status(proposal_id: ProposalId, change: Annotated[StatusChange, Body()], who: Planner, ws: Ws,
                         work: Work, if_match: IfMatch = None):
-    revision = await work["writes"].run(register.set_status, ws, proposal_id, change.status, who.name, if_match)
-    tag = features.etag_of(ws, register.LAYER, proposal_id)
-    return json_bytes(orjson.dumps({"id": proposal_id, "status": change.status, "revision": revision.id}),
-                      headers={"ETag": tag} if tag else None)
+    return await work["writes"].run(decide, ws, proposal_id, change.status, who.name, if_match)
