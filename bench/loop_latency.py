@@ -19,7 +19,6 @@ import argparse
 import json
 import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,6 +32,8 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+
+from planmap_server import PlanmapServer  # noqa: E402
 
 from layers.limits import MAX_CHECK_VERTICES_ANONYMOUS  # noqa: E402
 
@@ -51,37 +52,11 @@ def large_cluster(vertices: int = MAX_CHECK_VERTICES_ANONYMOUS - 1) -> bytes:  #
                        "geometry": {"type": "Polygon", "coordinates": [ring]}}).encode()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
+class Server(PlanmapServer):
     """`planmap serve` of the code in `root`, on the default dataset, with a fresh store."""
 
     def __init__(self, root: Path) -> None:
-        self.root = root
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.store = tempfile.mkdtemp(prefix="planmap-bench-store-")
-
-    def __enter__(self) -> Server:
-        cmd = [sys.executable, "-m", "api.cli", "serve", "--data", str(DATA), "--port", str(self.port)]
-        self.proc = subprocess.Popen(cmd, cwd=self.root, env={**os.environ, "PLANMAP_STORE": self.store},
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/conformance", timeout=2).status_code == 200:
-                    return self
-            except httpx.TransportError:
-                time.sleep(0.3)
-        raise RuntimeError(f"{self.root}: planmap did not start")
-
-    def __exit__(self, *exc) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=30)
+        super().__init__(root, DATA, {"PLANMAP_STORE": tempfile.mkdtemp(prefix="planmap-bench-store-")})
 
 
 def light_loop(url: str, seconds: float, stop: threading.Event) -> list[float]:

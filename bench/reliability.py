@@ -53,6 +53,8 @@ DATA = REPO / "data" / "planmap.gpkg"
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(HERE))
 
+from planmap_server import PlanmapServer  # noqa: E402
+
 from layers.limits import MAX_CHECK_VERTICES_ANONYMOUS, MAX_CHECK_VERTICES_PLANNER  # noqa: E402
 
 PHASES = ("baseline", "import", "edits", "quiet", "hostile", "after")
@@ -68,12 +70,6 @@ HOSTILE_BYTES = 60_000_000
 RENDERS_AT_ONCE = 40
 RENDER = "/exports/map?preset=cluster-plan-2030&size=A1&f=png&dpi=200"  # the preset's own dpi, PNG
 REQUEST_TIMEOUT = 120
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def proc_status(pid: int) -> dict[str, float]:
@@ -164,33 +160,12 @@ def write_points(path: Path, n: int) -> float:
 
 
 # ---------------------------------------------------------------------------------------------- the server
-class Server:
+class Server(PlanmapServer):
+    """`planmap serve` of this checkout on the default dataset, with `store` and an admin token."""
+
     def __init__(self, store: Path, admin_token: str) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        super().__init__(REPO, DATA, {"PLANMAP_STORE": str(store), "PLANMAP_ADMIN_TOKEN": admin_token})
         self.store = store
-        self.env = {**os.environ, "PLANMAP_STORE": str(store), "PLANMAP_ADMIN_TOKEN": admin_token}
-
-    def __enter__(self) -> Server:
-        cmd = [sys.executable, "-m", "api.cli", "serve", "--data", str(DATA), "--port", str(self.port)]
-        self.proc = subprocess.Popen(cmd, cwd=REPO, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/conformance", timeout=2).status_code == 200:
-                    return self
-            except httpx.TransportError:
-                time.sleep(0.3)
-            if self.proc.poll() is not None:
-                raise RuntimeError(self.proc.stderr.read().decode())
-        raise RuntimeError("planmap did not start")
-
-    def __exit__(self, *exc) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
 
     def store_bytes(self) -> int:
         return sum(p.stat().st_size for p in self.store.rglob("*") if p.is_file())
