@@ -12,11 +12,13 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from collections.abc import Callable
 from typing import Annotated, Literal
 
 from fastapi import Depends, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -59,6 +61,16 @@ PageFormat = Literal["json", "geojson", "html"]
 _LANG = Field("vi", description="Ngôn ngữ / language of titles, descriptions and messages")
 _F = Field(None, description="Định dạng trả về / response format (default: by the Accept header)")
 _CRS_SCHEMA = {"type": "string", "format": "uri", "enum": CRS_URIS}
+
+
+def accepted_by(parse: Callable[[str], object]) -> AfterValidator:
+    """A text field whose value `parse` must accept (its BadRequest names what is wrong); the text is kept."""
+    def check(value: str | None) -> str | None:
+        if value is not None:
+            parse(value)
+        return value
+
+    return AfterValidator(check)
 
 
 def query_model(model: type[BaseModel]):
@@ -197,16 +209,9 @@ def _bbox_in_domain(box: tuple[float, float, float, float], crs: SupportedCrs) -
 class SelectionParams(BboxParams):
     """What to select from collections: bbox, time and property filters (extra parameters)."""
 
-    datetime: str | None = Field(None, description="Thời điểm hoặc khoảng thời gian hiệu lực (RFC 3339, '..' cho "
-                                                   "đầu mở) / instant or interval",
-                                 json_schema_extra={"pattern": INTERVAL_PATTERN})
-
-    @field_validator("datetime")
-    @classmethod
-    def _check_datetime(cls, value: str | None) -> str | None:
-        if value is not None:
-            parse_interval(value)
-        return value
+    datetime: Annotated[str | None, accepted_by(parse_interval)] = Field(
+        None, description="Thời điểm hoặc khoảng thời gian hiệu lực (RFC 3339, '..' cho đầu mở) / instant or interval",
+        json_schema_extra={"pattern": INTERVAL_PATTERN})
 
     def query(self, filters: dict[str, str] | None = None) -> FeatureQuery:
         interval = parse_interval(self.datetime) if self.datetime is not None else None
@@ -393,16 +398,9 @@ class ProposalProperties(BaseModel):
     kind: str | None = Field(None, description="Loại đề xuất / proposal kind",
                              json_schema_extra={"enum": list(PROPOSAL_KINDS)})
     name: str | None = Field(None, description="Tên đề xuất / the proposal's name")
-    as_of: str | None = Field(None, description="Ngày áp dụng quy tắc (khi không có tham số as_of) / the rules' "
-                                                "date when the as_of parameter is not given",
-                              json_schema_extra={"format": "date"})
-
-    @field_validator("as_of")
-    @classmethod
-    def _iso_date(cls, value: str | None) -> str | None:
-        if value is not None:
-            parse_date(value)
-        return value
+    as_of: Annotated[str | None, accepted_by(parse_date)] = Field(
+        None, description="Ngày áp dụng quy tắc (khi không có tham số as_of) / the rules' date when the as_of "
+                          "parameter is not given", json_schema_extra={"format": "date"})
 
 
 class ProposalIn(FeatureIn):

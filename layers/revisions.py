@@ -26,7 +26,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from geo.geojson import encode_properties
+from geo.geojson import GEOS_BATCH, encode_properties
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS revisions (
@@ -109,7 +109,9 @@ def _rows(frame: gpd.GeoDataFrame | None, properties: list[str] | None = None
         return [], [], []
     records = properties if properties is not None else \
         [b.decode() for b in encode_properties(frame.drop(columns=frame.geometry.name))]
-    return records, list(shapely.to_wkb(frame.geometry.to_numpy())), [int(f) for f in frame.index]
+    geoms = frame.geometry.to_numpy()
+    wkb = [w for start in range(0, len(geoms), GEOS_BATCH) for w in shapely.to_wkb(geoms[start:start + GEOS_BATCH])]
+    return records, wkb, [int(f) for f in frame.index]
 
 
 def _frame(rows: list) -> gpd.GeoDataFrame:

@@ -130,6 +130,20 @@ class ServedProcess:
             self.proc.kill()
 
 
+def served_with_store(store: Path, admin_token: str, **env: str) -> ServedProcess:
+    """`planmap serve` on the default dataset with a store in `store`, an admin token and any other settings."""
+    return ServedProcess("--data", str(DATA), env={"PLANMAP_STORE": str(store), "PLANMAP_ADMIN_TOKEN": admin_token,
+                                                   **env})
+
+
+def new_planner(url: str, admin_token: str, name: str) -> str:
+    """A new planner's token, made by the admin through the API."""
+    made = httpx.post(f"{url}/users", json={"name": name, "role": "planner"},
+                      headers={"Authorization": f"Bearer {admin_token}"})
+    assert made.status_code == 201, made.text
+    return made.json()["token"]
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory) -> Iterator[ServedProcess]:
     """The default dataset served by the real command on a loopback port, with an empty store of its own."""

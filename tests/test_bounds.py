@@ -30,7 +30,7 @@ from layers.limits import (
     MAX_FEATURE_VERTICES,
     MAX_PROPOSAL_BYTES,
 )
-from tests.conftest import DATA, REPO, ServedProcess
+from tests.conftest import REPO, ServedProcess, new_planner, served_with_store
 
 ADMIN = "bounds-admin-token-0123456789abcdef"
 UPLOAD_LIMIT = 3_000_000  # this server's import limit (PLANMAP_MAX_UPLOAD_BYTES)
@@ -42,18 +42,14 @@ CHUNK = 64 * 1024
 
 @pytest.fixture(scope="module")
 def bounded(tmp_path_factory) -> ServedProcess:
-    env = {"PLANMAP_STORE": str(tmp_path_factory.mktemp("bounds-store")), "PLANMAP_ADMIN_TOKEN": ADMIN,
-           "PLANMAP_MAX_UPLOAD_BYTES": str(UPLOAD_LIMIT)}
-    with ServedProcess("--data", str(DATA), env=env) as served:
+    with served_with_store(tmp_path_factory.mktemp("bounds-store"), ADMIN,
+                           PLANMAP_MAX_UPLOAD_BYTES=str(UPLOAD_LIMIT)) as served:
         yield served
 
 
 @pytest.fixture(scope="module")
 def planner(bounded) -> dict:
-    resp = httpx.post(f"{bounded.url}/users", json={"name": "bounds", "role": "planner"},
-                      headers={"Authorization": f"Bearer {ADMIN}"})
-    assert resp.status_code == 201, resp.text
-    return {"Authorization": f"Bearer {resp.json()['token']}"}
+    return {"Authorization": f"Bearer {new_planner(bounded.url, ADMIN, 'bounds')}"}
 
 
 def rss_mb(pid: int) -> float:

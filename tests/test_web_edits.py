@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from shapely.geometry import shape
 
-from tests.conftest import DATA, REPO, ServedProcess
+from tests.conftest import REPO, ServedProcess, new_planner, served_with_store
 from tests.test_web_map import MapPage, keep_screenshot, open_map
 
 ADMIN_TOKEN = secrets.token_hex(16)
@@ -28,18 +28,13 @@ LABELS = json.loads((REPO / "web" / "labels.json").read_text(encoding="utf-8"))
 @pytest.fixture(scope="module")
 def served(tmp_path_factory) -> Iterator[ServedProcess]:
     """`planmap serve` with the default dataset, a store of its own (the edits land there) and an admin token."""
-    store = tmp_path_factory.mktemp("edits-store")
-    with ServedProcess("--data", str(DATA), env={"PLANMAP_STORE": str(store),
-                                                  "PLANMAP_ADMIN_TOKEN": ADMIN_TOKEN}) as live:
+    with served_with_store(tmp_path_factory.mktemp("edits-store"), ADMIN_TOKEN) as live:
         yield live
 
 
 @pytest.fixture(scope="module")
 def token(served) -> str:
-    made = httpx.post(f"{served.url}/users", json={"name": "lan", "role": "planner"},
-                      headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
-    assert made.status_code == 201, made.text
-    return made.json()["token"]
+    return new_planner(served.url, ADMIN_TOKEN, "lan")
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ import pyogrio
 import pytest
 from shapely.geometry import box, shape
 
-from tests.conftest import DATA, REPO, ServedProcess
+from tests.conftest import REPO, ServedProcess, served_with_store
 from tests.test_web_map import MapPage, keep_screenshot, open_map
 
 ADMIN_TOKEN = secrets.token_hex(16)
@@ -28,9 +28,7 @@ CHECK_SCREENSHOT = REPO / "docs" / "screenshots" / "check-panel.png"
 @pytest.fixture(scope="module")
 def served(tmp_path_factory) -> Iterator[ServedProcess]:
     """`planmap serve` with the default dataset and rules, a store of its own and an admin token."""
-    store = tmp_path_factory.mktemp("tools-store")
-    with ServedProcess("--data", str(DATA), env={"PLANMAP_STORE": str(store),
-                                                  "PLANMAP_ADMIN_TOKEN": ADMIN_TOKEN}) as live:
+    with served_with_store(tmp_path_factory.mktemp("tools-store"), ADMIN_TOKEN) as live:
         yield live
 
 
