@@ -36,6 +36,7 @@ from api.routers import (
 from api.work import LaneSize, WorkPools
 from layers.dataset import Dataset
 from layers.limits import MAX_BODY_BYTES
+from layers.prepared import PreparedCache
 from layers.revisions import Store
 from layers.rules import RuleBook
 from layers.scratch import clear_stale, scratch_root
@@ -47,7 +48,7 @@ ROUTERS = (landing, collections, items, edits, imports, openapi, checks, proposa
 
 def create_app(dataset: Dataset, rules: RuleBook | None = None, dem_path: Path | None = None,
                osm_tiles: str | None = None, store: Store | None = None, admin_token: str | None = None,
-               lanes: dict[str, LaneSize] | None = None) -> FastAPI:
+               lanes: dict[str, LaneSize] | None = None, cache: PreparedCache | None = None) -> FastAPI:
     """A planmap service for `dataset`.  /api serves the generated OGC (OpenAPI 3.0) definition.
 
     `dem_path`: an elevation model whose relief shading is the map's offline background (optional).
@@ -55,6 +56,7 @@ def create_app(dataset: Dataset, rules: RuleBook | None = None, dem_path: Path |
     `store`: the writable store of revisions, users and layer settings (None: a read-only service).
     `admin_token`: a secret that acts as the admin (PLANMAP_ADMIN_TOKEN), to administer a fresh deployment.
     `lanes`: sizes of the work pool's lanes (api/work.py), e.g. for tests.
+    `cache`: prepared layers on disk (layers/prepared.py), where whole-layer revisions are prepared once.
     """
     work = WorkPools(lanes)
     if store is not None:  # what a killed import left behind (layers/scratch.py)
@@ -70,7 +72,7 @@ def create_app(dataset: Dataset, rules: RuleBook | None = None, dem_path: Path |
     app = FastAPI(title="planmap", openapi_url=None, docs_url=None, redoc_url=None, lifespan=lifespan,
                   dependencies=[Depends(no_repeated_parameters)])
     app.state.dataset = dataset
-    app.state.workspace = Workspace(dataset, store, rules)
+    app.state.workspace = Workspace(dataset, store, rules, cache)
     app.state.work = work
     app.state.admin_token = admin_token or None
     app.state.hillshade = _hillshade(dem_path)

@@ -27,6 +27,22 @@ def store_folder() -> Path:
     return Path(os.environ.get("PLANMAP_STORE") or REPO / "store")
 
 
+def cache_folder() -> Path:
+    """Prepared layers (layers/prepared.py): $PLANMAP_CACHE, or the git-ignored `cache/` folder of the checkout."""
+    return Path(os.environ.get("PLANMAP_CACHE") or REPO / "cache")
+
+
+def _cache(folder: Path | None):
+    from layers.prepared import PreparedCache
+
+    if folder is None:
+        return None
+    try:
+        return PreparedCache(folder)
+    except OSError as exc:
+        raise click.ClickException(f"cannot use the cache folder {folder}: {exc}") from exc
+
+
 def _store():
     from layers.revisions import Store
 
@@ -36,7 +52,7 @@ def _store():
         raise click.ClickException(f"cannot open the store {store_folder()}: {exc}") from exc
 
 
-def _load(data: Path, catalog: Path):
+def _load(data: Path, catalog: Path, cache=None):
     from geo.errors import PlanmapError
     from layers.dataset import load_dataset
 
@@ -44,7 +60,7 @@ def _load(data: Path, catalog: Path):
         raise click.ClickException(f"dataset {data} does not exist (build it with `planmap build-data`) / "
                                    f"chưa có tệp dữ liệu {data}")
     try:
-        return load_dataset(data, catalog)
+        return load_dataset(data, catalog, cache)
     except PlanmapError:
         raise
     except Exception as exc:  # noqa: BLE001 - any reader failure becomes a clear CLI message
@@ -234,7 +250,8 @@ def import_cmd(file: Path, layer_id: str, crs, encoding, append: bool, accuracy,
 
     if not file.exists():
         raise click.ClickException(f"{file} does not exist / không có tệp {file}")
-    ws = Workspace(_load(data, catalog), _store())
+    cache = _cache(cache_folder())
+    ws = Workspace(_load(data, catalog, cache), _store(), cache=cache)
     try:
         doc = import_file(ws, layer_id, file, file.name, author, crs=crs, encoding=encoding, append=append,
                           accuracy=accuracy)
@@ -280,7 +297,8 @@ def history_cmd(layer_id: str) -> None:
 def rollback_cmd(layer_id: str, revision: int, author: str, data: Path, catalog: Path) -> None:
     from layers.workspace import Workspace
 
-    new = Workspace(_load(data, catalog), _store()).rollback(layer_id, revision, author)
+    cache = _cache(cache_folder())
+    new = Workspace(_load(data, catalog, cache), _store(), cache=cache).rollback(layer_id, revision, author)
     click.echo(f"revision {new.id}: {layer_id} is back to revision {revision} ({new.feature_count} features)")
 
 
@@ -395,20 +413,25 @@ def list_layers(data: Path, catalog: Path) -> None:
 @click.option("--osm-tiles", default=None, metavar="URL",
               help="Offer an online tile layer (e.g. OpenStreetMap's URL template) as an optional map background; "
                    "off by default so the map makes no request to another host.")
+@click.option("--cache", "cache_dir", type=click.Path(path_type=Path, file_okay=False), default=cache_folder,
+              show_default="$PLANMAP_CACHE or ./cache",
+              help="Folder of prepared layers (encoded once, memory-mapped at every start and shared by workers).")
+@click.option("--no-cache", is_flag=True, help="Prepare every layer in memory at each start (nothing written).")
 def serve(data: Path, catalog: Path, host: str, port: int, rules: Path, log_level: str, dem: Path,
-          osm_tiles: str | None) -> None:
+          osm_tiles: str | None, cache_dir: Path, no_cache: bool) -> None:
     import uvicorn
 
     from api.app import create_app
 
-    dataset = _load(data, catalog)
+    cache = None if no_cache else _cache(cache_dir)
+    dataset = _load(data, catalog, cache)
     rulebook = _rules(rules)
     # Light reads hand the GIL back and forth at every socket and thread hop; with Python's default 5 ms switch
     # interval each hop may wait that long behind a thread that computes (an import, an edit, a check).
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     click.echo(f"planmap: {len(dataset.layers)} layers from {data} → http://{host}:{port}/", err=True)
     app = create_app(dataset, rulebook, dem_path=dem if dem.exists() else None, osm_tiles=osm_tiles, store=_store(),
-                     admin_token=os.environ.get("PLANMAP_ADMIN_TOKEN"))
+                     admin_token=os.environ.get("PLANMAP_ADMIN_TOKEN"), cache=cache)
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
 
 

@@ -7,6 +7,7 @@ bytes in CRS84.  A request then selects row numbers and joins bytes.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,9 +18,10 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from geo.crs import CRS84
-from geo.geojson import encode_geometries, encode_properties, feature_head
+from geo.crs import CRS84, SupportedCrs, parse_crs, transform_geometries
+from geo.geojson import GEOS_BATCH, encode_geometries, encode_properties, feature_head
 from geo.index import SpatialIndex
+from geo.packed import PackedBytes, RowBytes
 from layers.catalog import CollectionMeta, default_meta, load_catalog
 
 # What a layer's cache keeps when an edit derives a new layer from it: what depends on its fields, not its rows.
@@ -27,6 +29,13 @@ KEPT_ACROSS_EDITS = frozenset({"field_rules"})
 
 # Edits kept as separate rows before a layer's frame is assembled anew (each assembly copies the whole layer).
 MAX_PENDING_EDITS = 256
+
+# The CRSs whose encoding of every feature is prepared once (not reprojected per request): storage (CRS84) and
+# the province's official VN-2000 / TM-3 106°30′.
+VN2000 = parse_crs("EPSG:9213")
+PREPARED_CRS: tuple[SupportedCrs, ...] = (CRS84, VN2000)
+# Decimals kept in a prepared projected encoding: millimetres (the surveys behind the plans are not finer).
+PREPARED_DECIMALS = {VN2000.code: 3}
 
 # JSON-schema type of each pandas dtype kind, for queryables.
 _KIND_TYPES = {"i": "integer", "u": "integer", "f": "number", "b": "boolean"}
@@ -42,8 +51,46 @@ class Edit:
     full: bool = False
 
 
+class FrameSource:
+    """A layer's attribute table (with its geometries), in memory or read from a file the first time it is needed,
+    with the schema (columns, their types, the geometry column's name) known without reading it."""
+
+    def __init__(self, frame: gpd.GeoDataFrame | None = None, *, loader=None, column_loader=None,
+                 columns: list[str] | None = None, geometry_name: str | None = None, n: int | None = None) -> None:
+        self._frame, self._loader, self._column_loader = frame, loader, column_loader
+        self._lock = threading.Lock()
+        if frame is not None:
+            self.geometry_name = frame.geometry.name
+            self.columns = [c for c in frame.columns if c != self.geometry_name]
+            self.n = len(frame)
+        else:
+            self.geometry_name, self.columns, self.n = geometry_name, list(columns), n
+
+    @property
+    def loaded(self) -> bool:
+        return self._frame is not None
+
+    def get(self) -> gpd.GeoDataFrame:
+        if self._frame is None:
+            with self._lock:
+                if self._frame is None:
+                    self._frame = self._loader()
+        return self._frame
+
+    def column(self, name: str) -> np.ndarray:
+        """One column's values, without reading the others when the table is still on disk."""
+        if self._frame is None and self._column_loader is not None:
+            return self._column_loader(name)
+        return self.get()[name].to_numpy()
+
+
 class Layer:
-    """One collection: its metadata, its features as a GeoDataFrame in CRS84, and serving caches.
+    """One collection: its metadata, its features (CRS84) and what serving them needs, prepared once.
+
+    Per row: the feature id, its bounding box, and the whole Feature encoded as GeoJSON in each prepared CRS
+    (CRS84 and VN-2000) and as WKB — kept end to end in buffers (geo/packed.py) that may be memory-mapped files
+    shared by every process (layers/prepared.py).  The attribute table and the shapely geometries are only built
+    when something needs them (filters, checks, exports).
 
     A layer is immutable once published: an edit makes a new Layer (`updated`) that shares what did not change.
     """
@@ -51,21 +98,42 @@ class Layer:
     meta: CollectionMeta
     geometry_type: str
     fids: np.ndarray  # feature ids, ascending
+    bounds_array: np.ndarray  # per row: minx, miny, maxx, maxy (CRS84; NaN when there is no geometry)
+    encoded: dict[str, RowBytes]  # CRS code → per row the whole Feature in that CRS
+    wkb: RowBytes  # per row: the geometry as WKB (CRS84)
     index: SpatialIndex
-    features: np.ndarray  # per row: the whole Feature in CRS84, as bytes
-    head_lengths: np.ndarray  # per row: bytes before the geometry (id and properties)
 
     def __init__(self, meta: CollectionMeta, frame: gpd.GeoDataFrame, geometry_type: str) -> None:
         self.meta, self.geometry_type = meta, geometry_type
-        self._frame: gpd.GeoDataFrame | None = frame
-        self._pending: tuple | None = None  # (root frame, put frames, source row of each row) until assembled
         self.fids = frame.index.to_numpy(dtype="int64")
-        self.index = SpatialIndex(frame.geometry.to_numpy())
-        self.features, self.head_lengths = _encode(self.fids, frame)
+        prepared = prepare_rows(self.fids, frame)
+        self._init(FrameSource(frame), prepared.bounds, {k: RowBytes.whole(v) for k, v in prepared.encoded.items()},
+                   RowBytes.whole(prepared.wkb), {c: frame[c].dtype for c in frame.columns
+                                                  if c != frame.geometry.name})
+        self._frame = frame
+
+    def _init(self, root: FrameSource, bounds: np.ndarray, encoded: dict[str, RowBytes], wkb: RowBytes,
+              dtypes: dict) -> None:
+        self.bounds_array, self.encoded, self.wkb = bounds, encoded, wkb
+        self._frame = None
+        self._pending = (root, [], np.arange(len(self.fids), dtype=np.int64))
+        self.index = SpatialIndex(bounds, self.geometries)
         self._sorted = _is_sorted(self.fids)
-        self.cache: dict = {}  # things derived from exactly this layer (e.g. its geometries in metres)
+        self.cache = {}  # things derived from exactly this layer (e.g. its geometries in metres)
         # each column's type as loaded: edited rows are conformed to it, however the assembled table widened it
-        self._dtypes = {c: frame[c].dtype for c in frame.columns if c != frame.geometry.name}
+        self._dtypes = dtypes
+
+    @classmethod
+    def from_parts(cls, meta: CollectionMeta, geometry_type: str, fids: np.ndarray, bounds: np.ndarray,
+                   encoded: dict[str, PackedBytes], wkb: PackedBytes, root: FrameSource, dtypes: dict,
+                   accuracy: dict[str, int] | None = None) -> Layer:
+        """A layer over prepared buffers (e.g. memory-mapped from the cache), its table read when first needed."""
+        layer = cls.__new__(cls)
+        layer.meta, layer.geometry_type, layer.fids = meta, geometry_type, fids
+        layer._init(root, bounds, {k: RowBytes.whole(v) for k, v in encoded.items()}, RowBytes.whole(wkb), dtypes)
+        if accuracy is not None:
+            layer.cache["accuracy_mix"] = accuracy
+        return layer
 
     @property
     def frame(self) -> gpd.GeoDataFrame:
@@ -73,24 +141,28 @@ class Layer:
         that the edit itself does not pay for copying every column of a large layer."""
         if self._frame is None:
             root, put_frames, source = self._pending
-            rows = np.where(source >= 0, source, len(root) - source - 1)
-            frame = pd.concat([root, *put_frames]).iloc[rows] if put_frames else root.iloc[rows]
-            self._frame = gpd.GeoDataFrame(frame, geometry=root.geometry.name, crs=root.crs)
-            self._pending = None
+            root_frame = root.get()
+            if not put_frames and len(source) == len(root_frame) and (
+                    len(source) == 0 or (source[0] == 0 and _is_sorted(source) and source[-1] == len(source) - 1)):
+                self._frame = root_frame
+                return root_frame
+            rows = np.where(source >= 0, source, len(root_frame) - source - 1)
+            frame = pd.concat([root_frame, *put_frames]).iloc[rows] if put_frames else root_frame.iloc[rows]
+            self._frame = gpd.GeoDataFrame(frame, geometry=root_frame.geometry.name, crs=root_frame.crs)
         return self._frame
 
-    def _sources(self) -> tuple[gpd.GeoDataFrame, list[gpd.GeoDataFrame], np.ndarray]:
-        """Where each row's attributes are: (root frame, edited rows since, per row its root row or -1-k for the
+    def _sources(self) -> tuple[FrameSource, list[gpd.GeoDataFrame], np.ndarray]:
+        """Where each row's attributes are: (root table, edited rows since, per row its root row or -1-k for the
         k-th edited row)."""
         if self._pending is not None and len(self._pending[1]) < MAX_PENDING_EDITS:
             return self._pending
         frame = self.frame
-        return frame, [], np.arange(len(frame), dtype=np.int64)
+        return FrameSource(frame), [], np.arange(len(frame), dtype=np.int64)
 
     @property
     def bounds(self) -> tuple[float, float, float, float]:
         if not hasattr(self, "_bounds"):
-            self._bounds = _total_bounds(self.geoms)
+            self._bounds = _total_bounds(self.bounds_array)
         return self._bounds
 
     @property
@@ -98,13 +170,39 @@ class Layer:
         """Per row: the shapely geometry (CRS84)."""
         return self.frame.geometry.to_numpy()
 
+    def geometries(self, rows: np.ndarray) -> np.ndarray:
+        """The shapely geometries (CRS84) of some rows — from the table when it is built, else decoded from the
+        rows' WKB alone (an exact test on a few rows need not build the whole table)."""
+        if self._frame is not None:
+            return self._frame.geometry.to_numpy()[rows]
+        rows = np.asarray(rows, dtype=np.int64)
+        out = np.empty(len(rows), dtype=object)
+        if len(rows):
+            items = self.wkb.items(rows)
+            present = np.array([len(w) > 0 for w in items], dtype=bool)
+            if present.any():
+                out[present] = shapely.from_wkb([w for w in items if w])
+        return out
+
+    def column(self, name: str) -> np.ndarray:
+        """One property's value per row, without assembling the whole table when it need not be."""
+        if self._frame is not None:
+            return self._frame[name].to_numpy()
+        root, put_frames, source = self._pending
+        if put_frames:
+            return self.frame[name].to_numpy()
+        values = root.column(name)
+        return values if len(source) == len(values) and np.array_equal(source, np.arange(len(values))) \
+            else values[source]
+
     def updated(self, puts: gpd.GeoDataFrame | None, deleted: np.ndarray | list[int]) -> Layer:
         """The layer after an edit: `puts` (CRS84, index = feature ids) added or replacing the rows with the same
         ids, `deleted` ids removed.  Unchanged rows keep their encoded bytes and their place in the spatial index,
         and the attribute table is assembled only when first used — so an edit costs what it changes (plus one
         pass over the row references), not a rebuild of the layer.  Rows stay in feature-id order."""
         root, put_frames, source = self._sources()
-        puts = _conform(puts, root, self._dtypes) if puts is not None and len(puts) else None
+        puts = _conform(puts, root.columns, root.geometry_name, self._dtypes) \
+            if puts is not None and len(puts) else None
         put_fids = puts.index.to_numpy(dtype="int64") if puts is not None else np.empty(0, dtype="int64")
         old = self.fids
         gone = np.isin(old, np.asarray(deleted, dtype="int64")) if len(deleted) else None
@@ -117,25 +215,22 @@ class Layer:
         if len(appended) and ((len(kept_fids) and appended.min() <= kept_fids[-1]) or not _is_sorted(appended)):
             return self._rebuilt_with(puts, deleted)  # ids inserted among the others (e.g. a rollback): rare
         n_kept, n = len(kept_fids), len(kept_fids) + len(appended)
-        features = np.empty(n, dtype=object)
-        head_lengths = np.empty(n, dtype=np.int64)
-        if kept_rows is None:
-            features[:n_kept], head_lengths[:n_kept] = self.features, self.head_lengths
-        else:
-            np.take(self.features, kept_rows, out=features[:n_kept])
-            np.take(self.head_lengths, kept_rows, out=head_lengths[:n_kept])
         fids = np.concatenate([kept_fids, appended])
         source = source if kept_rows is None else source[kept_rows]
+        bounds = np.empty((n, 4), dtype=np.float64)
+        bounds[:n_kept] = self.bounds_array if kept_rows is None else self.bounds_array[kept_rows]
         position = np.arange(len(old), dtype=np.int64)  # old row → new row (-1: gone, or its geometry replaced)
         if kept_rows is not None:
             position[:] = -1
             position[kept_rows] = np.arange(n_kept)
         added = np.empty(0, dtype=np.int64)
+        new_rows = np.empty(0, dtype=np.int64)
+        prepared = None
         if puts is not None:
             new_rows = np.where(is_replace, replaced_at, 0)
             new_rows[~is_replace] = np.arange(n_kept, n)
-            new_features, new_lengths = _encode(put_fids, puts)
-            features[new_rows], head_lengths[new_rows] = new_features, new_lengths
+            prepared = prepare_rows(put_fids, puts)
+            bounds[new_rows] = prepared.bounds
             first = sum(len(f) for f in put_frames)
             source = np.concatenate([source, np.empty(len(appended), dtype=np.int64)])
             source[new_rows] = -1 - np.arange(first, first + len(puts), dtype=np.int64)
@@ -147,10 +242,11 @@ class Layer:
         layer = Layer.__new__(Layer)
         layer.meta, layer.geometry_type = self.meta, self.geometry_type
         layer._frame, layer._pending = None, (root, put_frames, source)
-        layer.fids, layer.features, layer.head_lengths = fids, features, head_lengths
-        layer.index = self.index.updated(lambda: layer.geoms, position, added,
-                                         puts.geometry.to_numpy()[np.argsort(new_rows)] if puts is not None
-                                         else np.empty(0, dtype=object))
+        layer.fids, layer.bounds_array = fids, bounds
+        layer.encoded = {k: v.updated(kept_rows, prepared.encoded[k] if prepared else None, new_rows, n)
+                         for k, v in self.encoded.items()}
+        layer.wkb = self.wkb.updated(kept_rows, prepared.wkb if prepared else None, new_rows, n)
+        layer.index = self.index.updated(bounds, layer.geometries, position, added)
         layer._sorted = True
         layer._dtypes = self._dtypes
         layer.cache = {k: v for k, v in self.cache.items() if k in KEPT_ACROSS_EDITS}
@@ -160,7 +256,7 @@ class Layer:
             carried = tuple(np.concatenate([v, np.full(len(appended), np.datetime64("NaT"), dtype=v.dtype)])
                             for v in carried)
             if puts is not None:
-                parsed = _parse_validity(self.meta, puts)
+                parsed = _parse_validity(self.meta, lambda name: puts[name].to_numpy(), puts.columns)
                 for v, p in zip(carried, parsed, strict=True):
                     v[new_rows] = p
             layer._validity = carried
@@ -178,9 +274,14 @@ class Layer:
         layer._dtypes = self._dtypes
         return layer
 
+    def feature(self, row: int) -> bytes:
+        """One row's whole Feature (CRS84) as served."""
+        return self.encoded[CRS84.code][row]
+
     def heads(self, rows: np.ndarray) -> list[bytes]:
         """`{"type":"Feature","id":…,"properties":…,"geometry":` of each row, to pair with another geometry."""
-        return [f[:n] for f, n in zip(self.features[rows], self.head_lengths[rows], strict=True)]
+        features = self.encoded[CRS84.code]
+        return [f[:n] for f, n in zip(features.items(rows), features.head_lengths(rows).tolist(), strict=True)]
 
     @property
     def id(self) -> str:
@@ -198,14 +299,10 @@ class Layer:
         return row if row < len(fids) and fids[row] == fid else None
 
     @property
-    def _columns_frame(self) -> gpd.GeoDataFrame:
-        """A frame with the layer's columns and types, without assembling an edited layer's table."""
-        return self._frame if self._frame is not None else self._pending[0]
-
-    @property
     def property_columns(self) -> list[str]:
-        frame = self._columns_frame
-        return [c for c in frame.columns if c != frame.geometry.name]
+        if self._frame is not None:
+            return [c for c in self._frame.columns if c != self._frame.geometry.name]
+        return list(self._pending[0].columns)
 
     def queryables(self) -> dict[str, str]:
         """Property name → JSON-schema type, for every property a client may filter on."""
@@ -214,37 +311,30 @@ class Layer:
 
     def properties_of(self, row: int) -> dict:
         """One feature's properties as served (decoded from its encoded bytes; no table assembly)."""
-        return orjson.loads(self.features[row][:self.head_lengths[row]] + b"null}")["properties"]
+        features = self.encoded[CRS84.code]
+        return orjson.loads(features[row][:features.head_length(row)] + b"null}")["properties"]
 
     def properties_json(self) -> list[str]:
         """Every row's properties as JSON text, cut from the encoded features (for storing a whole layer without
         encoding it twice)."""
         start, tail = len(b'{"type":"Feature","id":'), len(b',"geometry":')
         props = len(b',"properties":')
+        features = self.encoded[CRS84.code]
+        rows = np.arange(len(self))
         return [f[start + len(str(fid)) + props:n - tail].decode()
-                for f, n, fid in zip(self.features, self.head_lengths, self.fids.tolist(), strict=True)]
+                for f, n, fid in zip(features.items(rows), features.head_lengths(rows).tolist(),
+                                     self.fids.tolist(), strict=True)]
 
     def geometry_of(self, row: int) -> shapely.Geometry:
-        """One feature's geometry (CRS84), from wherever the row's attributes are kept."""
-        if self._frame is not None:
-            return self._frame.geometry.iat[row]
-        root, put_frames, source = self._pending
-        k = int(source[row])
-        if k >= 0:
-            return root.geometry.iat[k]
-        k = -1 - k
-        for frame in put_frames:
-            if k < len(frame):
-                return frame.geometry.iat[k]
-            k -= len(frame)
-        raise IndexError(row)
+        """One feature's geometry (CRS84)."""
+        return self.geometries(np.array([row]))[0]
 
     @property
     def validity(self) -> tuple[np.ndarray, np.ndarray] | None:
         """(valid_from, valid_to) of every row as datetime64 (NaT: open), from the catalog's temporal fields;
         None when the layer has none.  Parsed once: every date filter of planmap goes through `valid_between`."""
         if not hasattr(self, "_validity"):
-            self._validity = _parse_validity(self.meta, self.frame)
+            self._validity = _parse_validity(self.meta, self.column, self.property_columns)
         return self._validity
 
     def valid_between(self, start: dt.date | None, end: dt.date | None, rows: np.ndarray | None = None
@@ -279,9 +369,11 @@ class Layer:
         return [start, end]
 
     def accuracy_mix(self) -> dict[str, int]:
-        if "accuracy" not in self.frame.columns:
-            return {}
-        return {str(k): int(v) for k, v in self.frame["accuracy"].value_counts(dropna=False).items()}
+        """How many features are of each accuracy (exact, approximate, schematic, synthetic)."""
+        if "accuracy_mix" not in self.cache:
+            self.cache["accuracy_mix"] = accuracy_counts(self.column("accuracy")) \
+                if "accuracy" in self.property_columns else {}
+        return self.cache["accuracy_mix"]
 
 
 @dataclass
@@ -317,48 +409,82 @@ class Dataset:
         return iter(self.layers.values())
 
 
-def _encode(fids: np.ndarray, frame: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's whole Feature in CRS84 as bytes, and the length of the part before its geometry."""
+@dataclass(frozen=True)
+class PreparedRows:
+    """What serving needs of some rows, computed once: boxes, the Feature in each prepared CRS, WKB."""
+
+    bounds: np.ndarray
+    encoded: dict[str, PackedBytes]
+    wkb: PackedBytes
+
+
+def prepare_rows(fids: np.ndarray, frame: gpd.GeoDataFrame) -> PreparedRows:
+    """Each row's box, its whole Feature as GeoJSON in every prepared CRS (with the length of the part before the
+    geometry, which is the same in all) and its geometry as WKB."""
     props = encode_properties(frame.drop(columns=frame.geometry.name))
     heads = [feature_head(int(f), p) for f, p in zip(fids, props, strict=True)]
     del props
-    geo_bytes = encode_geometries(frame.geometry.to_numpy())
-    # one exact-size bytes object per feature; the head is a prefix of it (kept as a length, not a copy)
-    features = np.empty(len(heads), dtype=object)
-    features[:] = [h + g + b"}" for h, g in zip(heads, geo_bytes, strict=True)]
-    head_lengths = np.fromiter((len(h) for h in heads), dtype=np.int64, count=len(heads))
-    return features, head_lengths
+    head_lengths = np.fromiter((len(h) for h in heads), dtype=np.int32, count=len(heads))
+    geoms = frame.geometry.to_numpy()
+    encoded = {}
+    for crs in PREPARED_CRS:
+        target = geoms if crs == CRS84 else _rounded(transform_geometries(geoms, CRS84, crs),
+                                                     PREPARED_DECIMALS[crs.code])
+        geo_bytes = encode_geometries(target)
+        encoded[crs.code] = PackedBytes.from_items([h + g + b"}" for h, g in zip(heads, geo_bytes, strict=True)],
+                                                   head_lengths)
+        del geo_bytes
+    wkb = PackedBytes.from_items([b"" if w is None else w for w in _wkb(geoms)], sep=b"\n")
+    bounds = shapely.bounds(geoms) if len(geoms) else np.empty((0, 4), dtype=np.float64)
+    return PreparedRows(np.ascontiguousarray(bounds, dtype=np.float64), encoded, wkb)
 
 
-def _parse_validity(meta: CollectionMeta, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray] | None:
-    fields = [f for f in meta.temporal_fields if f in frame.columns]
+def _wkb(geoms: np.ndarray) -> list:
+    return [w for start in range(0, len(geoms), GEOS_BATCH) for w in shapely.to_wkb(geoms[start:start + GEOS_BATCH])]
+
+
+def _rounded(geoms: np.ndarray, decimals: int) -> np.ndarray:
+    """Coordinates rounded to `decimals` (VN-2000 metres to the millimetre: shorter text, no false precision)."""
+    present = ~shapely.is_missing(geoms)
+    out = geoms.copy()
+    if present.any():
+        out[present] = shapely.transform(geoms[present], lambda c: np.round(c, decimals))
+    return out
+
+
+def accuracy_counts(values: np.ndarray) -> dict[str, int]:
+    return {str(k): int(v) for k, v in pd.Series(values).value_counts(dropna=False).items()}
+
+
+def _parse_validity(meta: CollectionMeta, column, columns) -> tuple[np.ndarray, np.ndarray] | None:
+    fields = [f for f in meta.temporal_fields if f in columns]
     if not fields:
         return None
-    return tuple(pd.to_datetime(frame[f], errors="coerce").to_numpy(dtype="datetime64[ns]")
+    return tuple(pd.to_datetime(pd.Series(column(f)), errors="coerce").to_numpy(dtype="datetime64[ns]")
                  for f in (fields[0], fields[-1]))
 
 
-def _total_bounds(geoms: np.ndarray) -> tuple[float, float, float, float]:
-    if len(geoms) == 0:
+def _total_bounds(bounds: np.ndarray) -> tuple[float, float, float, float]:
+    present = np.isfinite(bounds).all(axis=1) if len(bounds) else np.zeros(0, dtype=bool)
+    if not present.any():
         return (0.0, 0.0, 0.0, 0.0)
-    return tuple(float(v) for v in shapely.total_bounds(geoms))
+    b = bounds[present]
+    return (float(b[:, 0].min()), float(b[:, 1].min()), float(b[:, 2].max()), float(b[:, 3].max()))
 
 
 def _is_sorted(fids: np.ndarray) -> bool:
     return bool(len(fids) < 2 or (fids[1:] > fids[:-1]).all())
 
 
-def _conform(puts: gpd.GeoDataFrame, frame: gpd.GeoDataFrame, dtypes: dict) -> gpd.GeoDataFrame:
+def _conform(puts: gpd.GeoDataFrame, columns: list[str], geometry: str, dtypes: dict) -> gpd.GeoDataFrame:
     """Edited rows in the layer's own columns and, where their values allow, its column types — so that a row
     encodes the same whether it came from an edit or from a full load (5 stays 5, not 5.0)."""
-    geometry = frame.geometry.name
     if puts.geometry.name != geometry:
         puts = puts.rename_geometry(geometry)
-    columns = [c for c in frame.columns if c != geometry]
     out = pd.DataFrame(index=puts.index)
     for col in columns:
         values = puts[col] if col in puts.columns else pd.Series(None, index=puts.index, dtype=object)
-        dtype = dtypes.get(col, frame[col].dtype)
+        dtype = dtypes.get(col, np.dtype(object))
         kind = dtype.kind
         if kind in "iuf" and (values.notna().all() or kind == "f"):
             try:
@@ -373,7 +499,7 @@ def _conform(puts: gpd.GeoDataFrame, frame: gpd.GeoDataFrame, dtypes: dict) -> g
                 pass
         out[col] = values
     out[geometry] = gpd.GeoSeries(puts.geometry.to_numpy(), index=puts.index)
-    return gpd.GeoDataFrame(out, geometry=geometry, crs=frame.crs)
+    return gpd.GeoDataFrame(out, geometry=geometry, crs="OGC:CRS84")
 
 
 def _whole(value: object) -> int:
@@ -400,18 +526,30 @@ def layer_from_frame(meta: CollectionMeta, frame: gpd.GeoDataFrame, geometry_typ
     return Layer(meta=meta, frame=frame, geometry_type=geometry_type)
 
 
-def load_dataset(gpkg: Path, catalog: Path | None = None) -> Dataset:
-    """Every layer of a GeoPackage, described by the catalog when one is given (catalog order first)."""
+def load_dataset(gpkg: Path, catalog: Path | None = None, cache=None) -> Dataset:
+    """Every layer of a GeoPackage, described by the catalog when one is given (catalog order first).
+
+    `cache` (layers/prepared.py `PreparedCache`): prepared layers are taken from it — memory-mapped, nothing
+    decoded — and prepared and written to it only when the file changed since."""
     metas = load_catalog(catalog) if catalog is not None and catalog.exists() else {}
     names = [str(n) for n, _ in pyogrio.list_layers(gpkg)]
     order = [m for m in metas if m in names] + [n for n in names if n not in metas]
+    stat = Path(gpkg).stat()
     layers: dict[str, Layer] = {}
     for name in order:
-        info = pyogrio.read_info(gpkg, layer=name)
-        frame = pyogrio.read_dataframe(gpkg, layer=name, fid_as_index=True)
-        frame.index.name = None
         meta = metas.get(name) or default_meta(name)
-        layers[name] = layer_from_frame(meta, frame, _geometry_type(info))
+
+        def build(name: str = name, meta: CollectionMeta = meta) -> Layer:
+            info = pyogrio.read_info(gpkg, layer=name)
+            frame = pyogrio.read_dataframe(gpkg, layer=name, fid_as_index=True)
+            frame.index.name = None
+            return layer_from_frame(meta, frame, _geometry_type(info))
+
+        if cache is None:
+            layers[name] = build()
+        else:
+            key = cache.key("gpkg", Path(gpkg).resolve(), stat.st_size, stat.st_mtime_ns, name)
+            layers[name] = cache.get_or_build(key, meta, build)
     return Dataset(layers=layers, source=gpkg, catalog=metas)
 
 

@@ -50,7 +50,7 @@ def numbered(new: gpd.GeoDataFrame, start: int) -> gpd.GeoDataFrame:
 
 def etag(layer: Layer, row: int) -> str:
     """The feature's entity tag: a fingerprint of its whole state (properties and geometry) as served."""
-    return '"' + hashlib.blake2b(layer.features[row], digest_size=ETAG_BYTES).hexdigest() + '"'
+    return '"' + hashlib.blake2b(layer.feature(row), digest_size=ETAG_BYTES).hexdigest() + '"'
 
 
 def etag_of(ws: Workspace, layer_id: str, fid: int) -> str | None:

@@ -32,15 +32,16 @@ class FeatureQuery:
 def select_rows(layer: Layer, query: FeatureQuery) -> np.ndarray:
     """Row numbers (ascending) of the features matching every criterion."""
     if query.bbox is not None:
-        area = transform_bbox(query.bbox, query.bbox_crs, CRS84) if query.bbox_crs != CRS84 \
-            else shapely.box(*query.bbox)
-        rows = layer.index.intersecting(area)
+        if query.bbox_crs != CRS84:
+            rows = layer.index.intersecting(transform_bbox(query.bbox, query.bbox_crs, CRS84))
+        else:
+            rows = layer.index.intersecting(shapely.box(*query.bbox), rectangle=True)
     else:
         rows = np.arange(len(layer), dtype="int64")
     if query.filters:
         mask = np.ones(len(rows), dtype=bool)
         for name, value in query.filters.items():
-            mask &= _equals(layer.frame[name].to_numpy()[rows], value, name)
+            mask &= _equals(layer.column(name)[rows], value, name)
         rows = rows[mask]
     if query.interval is not None:
         rows = rows[layer.valid_between(*query.interval, rows=rows)]
@@ -116,11 +117,13 @@ def parse_interval(text: str) -> tuple[dt.date | None, dt.date | None]:
 
 
 def encode_rows(layer: Layer, rows: np.ndarray, crs: SupportedCrs) -> bytes:
-    """The Features at `rows`, comma-joined, with geometry in `crs` (CRS84 comes pre-encoded)."""
+    """The Features at `rows`, comma-joined, with geometry in `crs` (CRS84 and VN-2000 come pre-encoded)."""
     if len(rows) == 0:
         return b""
-    if crs == CRS84:
-        return join_features(layer.features[rows])
-    geoms = transform_geometries(layer.frame.geometry.to_numpy()[rows], CRS84, crs)
+    rows = np.asarray(rows, dtype=np.int64)
+    prepared = layer.encoded.get(crs.code)
+    if prepared is not None:
+        return prepared.join(rows)
+    geoms = transform_geometries(layer.geometries(rows), CRS84, crs)
     geo_bytes = encode_geometries(geoms)
     return join_features([h + g + b"}" for h, g in zip(layer.heads(rows), geo_bytes, strict=True)])

@@ -23,6 +23,7 @@ from layers.catalog import default_meta
 from layers.checks import CheckEngine
 from layers.dataset import Dataset, Edit, Layer, layer_from_frame
 from layers.features import next_fid, numbered
+from layers.prepared import PreparedCache
 from layers.revisions import Revision, StaleHead, Store
 from layers.rules import RuleBook
 
@@ -32,10 +33,12 @@ class Workspace:
 
     REFRESH_SECONDS = 1.0
 
-    def __init__(self, base: Dataset, store: Store | None = None, rules: RuleBook | None = None) -> None:
+    def __init__(self, base: Dataset, store: Store | None = None, rules: RuleBook | None = None,
+                 cache: PreparedCache | None = None) -> None:
         self.base = base
         self.store = store
         self.rules = rules
+        self.cache = cache  # prepared layers on disk: a whole-layer revision is prepared once, by one process
         self._write_lock = threading.RLock()  # one writer of this process at a time (never taken by readers)
         self._sync_lock = threading.Lock()  # one thread at a time catches up with the store
         self._publish_lock = threading.Lock()  # held only for the swap of the published Dataset
@@ -114,15 +117,33 @@ class Workspace:
         meta = base.meta if base else self.base.catalog.get(layer_id) or default_meta(layer_id)
         layer = None
         for rev, full, _ in store.lineage(revision):
+            if full:
+                layer = self._prepared(layer_id, rev, meta, lambda rev=rev: self._layer_of_rows(
+                    meta, base, store.changes(rev).puts))
+                continue
             change = store.changes(rev)
-            if full or (layer is None and base is None):
+            if layer is None and base is None:
                 frame = change.puts
                 layer = layer_from_frame(meta, frame, base.geometry_type if base and len(frame) else None)
-                if not full and change.deleted:
+                if change.deleted:
                     layer = layer.updated(None, change.deleted)
                 continue
             layer = (layer or base).updated(change.puts if len(change.puts) else None, change.deleted)
         return layer if layer is not None else base
+
+    @staticmethod
+    def _layer_of_rows(meta, base: Layer | None, rows: gpd.GeoDataFrame) -> Layer:
+        return layer_from_frame(meta, rows, base.geometry_type if base and len(rows) else None)
+
+    def _prepared(self, layer_id: str, revision: int, meta, build: Callable[[], Layer]) -> Layer:
+        """The layer a whole-layer revision stored: from the prepared cache when there is one (built and written
+        there by whichever process needs it first), else built (`build`) from the store's rows."""
+        if self.cache is None:
+            return build()
+        made = self.store.revision(revision)
+        where = getattr(self.store, "path", None) or getattr(self.store, "url", None) or id(self.store)
+        key = self.cache.key("revision", where, layer_id, revision, made.created, made.feature_count)
+        return self.cache.get_or_build(key, meta, build)
 
     def refresh_due(self) -> bool:
         """Whether `refresh` would look at the store now (at most once a second): callers on an event loop then run
@@ -202,6 +223,8 @@ class Workspace:
                                                     expected_head=was, properties=properties)
                     if updated is None:
                         updated = self._apply(layer_id, current, edit)
+                    elif self.cache is not None:  # prepared once, here; other processes map the same files
+                        updated = self._prepared(layer_id, revision.id, updated.meta, lambda built=updated: built)
                     self._publish({layer_id: (was, revision.id, updated)}, None)
                 except StaleHead:
                     continue
@@ -251,7 +274,8 @@ class Workspace:
             rows = np.minimum(np.searchsorted(current.fids, then.fids), max(len(current.fids) - 1, 0))
             present = (current.fids[rows] == then.fids) if len(current.fids) else np.zeros(len(then), dtype=bool)
             same = np.zeros(len(then), dtype=bool)
-            same[present] = then.features[present] == current.features[rows[present]]
+            same[present] = [then.feature(a) == current.feature(b)
+                             for a, b in zip(np.flatnonzero(present).tolist(), rows[present].tolist(), strict=True)]
             deleted = tuple(int(f) for f in np.setdiff1d(current.fids, then.fids))
             return Edit(puts=then.frame[~same], deleted=deleted)
 
