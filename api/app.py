@@ -19,6 +19,8 @@ from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 
 from api.deps import no_repeated_parameters
 from api.errors import PlainErrorsAsProblems, install_handlers
+from api.fastpath import FastReads
+from api.responses import GZIP_MINIMUM_BYTES
 from api.routers import (
     checks,
     collections,
@@ -48,7 +50,8 @@ ROUTERS = (landing, collections, items, edits, imports, openapi, checks, proposa
 
 def create_app(dataset: Dataset, rules: RuleBook | None = None, dem_path: Path | None = None,
                osm_tiles: str | None = None, store: Store | None = None, admin_token: str | None = None,
-               lanes: dict[str, LaneSize] | None = None, cache: PreparedCache | None = None) -> FastAPI:
+               lanes: dict[str, LaneSize] | None = None, cache: PreparedCache | None = None,
+               fast_reads: bool = True) -> FastAPI:
     """A planmap service for `dataset`.  /api serves the generated OGC (OpenAPI 3.0) definition.
 
     `dem_path`: an elevation model whose relief shading is the map's offline background (optional).
@@ -57,6 +60,7 @@ def create_app(dataset: Dataset, rules: RuleBook | None = None, dem_path: Path |
     `admin_token`: a secret that acts as the admin (PLANMAP_ADMIN_TOKEN), to administer a fresh deployment.
     `lanes`: sizes of the work pool's lanes (api/work.py), e.g. for tests.
     `cache`: prepared layers on disk (layers/prepared.py), where whole-layer revisions are prepared once.
+    `fast_reads`: answer anonymous item reads outside FastAPI's routing (api/fastpath.py; off only to compare).
     """
     work = WorkPools(lanes)
     if store is not None:  # what a killed import left behind (layers/scratch.py)
@@ -81,7 +85,9 @@ def create_app(dataset: Dataset, rules: RuleBook | None = None, dem_path: Path |
     # the body limit counts while the body streams in (chunked uploads too); a route may set its own limit
     app.add_middleware(RequestBodyLimitMiddleware, max_body_size=MAX_BODY_BYTES)
     app.add_middleware(PlainErrorsAsProblems)
-    app.add_middleware(GZipMiddleware, minimum_size=4096, compresslevel=5)
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES, compresslevel=5)
+    if fast_reads:
+        app.add_middleware(FastReads)
     for module in ROUTERS:
         app.include_router(module.router)
     map.prepare(app)

@@ -20,6 +20,25 @@ DEFAULT_RULES = REPO / "data" / "rules.yaml"
 
 # How often a computing thread hands the GIL over (Python's default: 5 ms) — see `serve`.
 GIL_SWITCH_INTERVAL_S = 0.001
+# glibc's malloc: buffers up to this size come from the heap and are reused, not mapped fresh from the kernel
+# for each response (a 4 MB page of 10,000 features cost ~1,000 page faults per request: 80 instead of 300 req/s).
+MALLOC_MMAP_THRESHOLD_BYTES = 64 * 1024 * 1024
+# … and freed heap memory above this is given back to the system.
+MALLOC_TRIM_THRESHOLD_BYTES = 128 * 1024 * 1024
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt parameters (malloc.h)
+
+
+def tune_allocator() -> None:
+    """Keep large response buffers in the heap (glibc only; elsewhere nothing changes)."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt(_M_MMAP_THRESHOLD, MALLOC_MMAP_THRESHOLD_BYTES)
+        libc.mallopt(_M_TRIM_THRESHOLD, MALLOC_TRIM_THRESHOLD_BYTES)
+    except (OSError, AttributeError):
+        pass
 
 
 def store_folder() -> Path:
@@ -423,6 +442,7 @@ def serve(data: Path, catalog: Path, host: str, port: int, rules: Path, log_leve
 
     from api.app import create_app
 
+    tune_allocator()
     cache = None if no_cache else _cache(cache_dir)
     dataset = _load(data, catalog, cache)
     rulebook = _rules(rules)

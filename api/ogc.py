@@ -6,7 +6,7 @@ Route functions stay thin: they validate parameters, call these, and pick the me
 from __future__ import annotations
 
 import datetime as dt
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import orjson
 
@@ -151,17 +151,16 @@ def build_query(layer: Layer, params: ItemsParams) -> tuple[FeatureQuery, Suppor
     return params.query(filters), crs_param(params.crs)
 
 
-def _page_href(base: str, cid: str, params: ItemsParams, offset: int, fmt: str) -> str:
+def _page_hrefs(base: str, cid: str, params: ItemsParams):
+    """A function (offset, format) → the link to that page of the same query: the query is encoded once."""
     query = {k: v for k, v in params.model_dump(by_alias=True, exclude_none=True).items()
              if k not in ("offset", "f", "lang") and k in RESERVED_ITEM_PARAMS}
     if params.bbox is not None:
         query["bbox"] = ",".join(repr(float(v)) for v in params.box)
     query.update(params.property_filters())
-    query["offset"] = offset
-    query["f"] = fmt
-    if params.lang != "vi":
-        query["lang"] = params.lang
-    return f"{base}/collections/{cid}/items?{urlencode(query)}"
+    start = f"{base}/collections/{cid}/items?{urlencode(query)}{'&' if query else ''}offset="
+    lang = f"&lang={quote(params.lang)}" if params.lang != "vi" else ""
+    return lambda offset, fmt: f"{start}{offset}&f={fmt}{lang}"
 
 
 def items_page(layer: Layer, params: ItemsParams, base: str) -> tuple[bytes, SupportedCrs, dict]:
@@ -171,16 +170,17 @@ def items_page(layer: Layer, params: ItemsParams, base: str) -> tuple[bytes, Sup
     matched = len(rows)
     page = rows[params.offset: params.offset + params.limit]
     cid = layer.id
+    href = _page_hrefs(base, cid, params)
     links = [
-        link(_page_href(base, cid, params, params.offset, "json"), "self", GEOJSON, "Trang này / This page"),
-        link(_page_href(base, cid, params, params.offset, "html"), "alternate", HTML, "Trang này (HTML)"),
+        link(href(params.offset, "json"), "self", GEOJSON, "Trang này / This page"),
+        link(href(params.offset, "html"), "alternate", HTML, "Trang này (HTML)"),
         link(f"{base}/collections/{cid}", "collection", JSON, layer.meta.text("title", params.lang)),
     ]
     if params.offset + len(page) < matched:
-        links.append(link(_page_href(base, cid, params, params.offset + params.limit, "json"), "next", GEOJSON,
+        links.append(link(href(params.offset + params.limit, "json"), "next", GEOJSON,
                           "Trang sau / Next page"))
     if params.offset > 0:
-        links.append(link(_page_href(base, cid, params, max(0, params.offset - params.limit), "json"), "prev",
+        links.append(link(href(max(0, params.offset - params.limit), "json"), "prev",
                           GEOJSON, "Trang trước / Previous page"))
     head = {
         "type": "FeatureCollection",

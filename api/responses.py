@@ -21,6 +21,10 @@ _PROBLEM_TEXT = {400: "Yêu cầu không hợp lệ / bad request", 401: "Cần 
                  503: "Bận hoặc chưa cấu hình / busy or not configured"}
 
 
+# Responses from this size on are compressed for clients that accept gzip (smaller ones are not worth it).
+GZIP_MINIMUM_BYTES = 4096
+
+
 def json_bytes(body: bytes, media_type: str = JSON, headers: dict | None = None, status: int = 200) -> Response:
     """A response whose body is already JSON bytes (features are encoded once, at load)."""
     return Response(body, status_code=status, media_type=media_type, headers=headers)

@@ -127,6 +127,7 @@ def transform_bbox(bbox: tuple[float, float, float, float], source: SupportedCrs
     return transform_geometries(np.array([box]), source, target)[0]
 
 
+@lru_cache(maxsize=16)
 def pyproj_crs(crs: SupportedCrs) -> CRS:
     return CRS.from_user_input(crs.code)
 

@@ -33,6 +33,9 @@ MAX_CELLS_PER_ROW = 64
 # than gathering, de-duplicating and sorting candidates.
 SCAN_SHARE = 0.25
 
+# Exact tests against one query geometry from which preparing it (GEOS's indexed form) pays off.
+PREPARE_FROM = 16
+
 GeometriesOf = Callable[[np.ndarray], np.ndarray]
 
 
@@ -164,6 +167,8 @@ class SpatialIndex:
         if settled.all():
             return rows
         unsure = rows[~settled]
+        if len(unsure) > PREPARE_FROM:
+            shapely.prepare(query)
         hit = shapely.intersects(self._geometries_of(unsure), query)
         keep = settled.copy()
         keep[~settled] = hit
