@@ -10,6 +10,7 @@ way becomes one JSON problem document (api/errors.py).
 from __future__ import annotations
 
 import logging
+import pickle
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -79,7 +80,7 @@ def create_app(dataset: Dataset, rules: RuleBook | None = None, dem_path: Path |
     app.state.workspace = Workspace(dataset, store, rules, cache)
     app.state.work = work
     app.state.admin_token = admin_token or None
-    app.state.hillshade = _hillshade(dem_path)
+    app.state.hillshade = _hillshade(dem_path, cache)
     app.state.osm_tiles = osm_tiles
     install_handlers(app)
     # the body limit counts while the body streams in (chunked uploads too); a route may set its own limit
@@ -90,17 +91,23 @@ def create_app(dataset: Dataset, rules: RuleBook | None = None, dem_path: Path |
         app.add_middleware(FastReads)
     for module in ROUTERS:
         app.include_router(module.router)
-    map.prepare(app)
+    map.check_assets()
     return app
 
 
-def _hillshade(dem_path: Path | None):
-    """The relief shading of the elevation model, computed once; None when there is none or it is unreadable."""
+def _hillshade(dem_path: Path | None, cache: PreparedCache | None = None):
+    """The relief shading of the elevation model, computed once (and kept in the cache across restarts); None
+    when there is none or it is unreadable."""
     if dem_path is None:
         return None
     from geo.raster import hillshade_png
 
     try:
+        if cache is not None:
+            stat = dem_path.stat()
+            key = cache.key("hillshade", dem_path.resolve(), stat.st_size, stat.st_mtime_ns)
+            return pickle.loads(cache.file(f"{key}.hillshade.pickle",  # noqa: S301 - our own cache
+                                           lambda: pickle.dumps(hillshade_png(dem_path))))
         return hillshade_png(dem_path)
     except Exception as exc:  # noqa: BLE001 - the map works without relief; say why it is missing
         log.warning("no relief shading from %s: %s", dem_path, exc)

@@ -88,6 +88,25 @@ class PreparedCache:
             log.warning("prepared layer %s is unreadable (%s); preparing it again", folder, exc)
             return None
 
+    def file(self, name: str, build: Callable[[], bytes]) -> bytes:
+        """A small derived file kept beside the layers (e.g. the relief image): read, or built and written whole
+        (a temporary file renamed into place)."""
+        path = self.folder / name
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            pass
+        data = build()
+        fd, temp = tempfile.mkstemp(prefix=f".{name}-", dir=self.folder)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+            os.replace(temp, path)
+        finally:
+            if os.path.exists(temp):
+                os.unlink(temp)
+        return data
+
     def _discard(self, key: str) -> None:
         target = self.path(key)
         if target.exists():

@@ -160,3 +160,15 @@ def test_an_import_is_prepared_once_and_mapped_by_another_process(tmp_path):
     assert isinstance(layer.encoded[CRS84.code].segments[0].buffer, mmap.mmap)
     assert _served(layer, np.arange(len(layer))) == _served(published, np.arange(len(published)))
     assert len(layer) == 499
+
+
+def test_a_derived_file_is_built_once_and_read_back(tmp_path):
+    cache = PreparedCache(tmp_path / "cache")
+    built = []
+
+    def build() -> bytes:
+        built.append(1)
+        return b"relief"
+
+    assert cache.file("x.bin", build) == b"relief" and cache.file("x.bin", build) == b"relief"
+    assert built == [1] and not [p for p in cache.folder.iterdir() if p.name.startswith(".")]

@@ -25,7 +25,6 @@ from layers.dataset import Dataset
 from layers.exports import FORMATS, export_data
 from layers.query import encode_rows
 from web.offline import offline_map_zip
-from web.page import MapSettings
 
 router = APIRouter(tags=["Exports"])
 ZIP = "application/zip"
@@ -102,6 +101,8 @@ def offline_copy(everything: Dataset, public: Dataset, wanted: list[str], hillsh
         docs.append({k: doc[k] for k in OFFLINE_META if k in doc})  # what the page uses; no links, no CRS URIs
         features[cid] = b'{"type":"FeatureCollection","features":[' + encode_rows(layer, np.arange(len(layer)),
                                                                                  CRS84) + b"]}"
+    from web.page import MapSettings  # folium: imported when first needed, not at start-up
+
     settings = MapSettings(home=home_bounds(public), hillshade_bounds=hillshade.bounds if hillshade else None)
     skipped = [c for c in wanted if c not in chosen]
     return offline_map_zip(settings, docs, features, hillshade.png if hillshade else None, skipped)

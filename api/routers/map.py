@@ -16,7 +16,6 @@ from layers.access import ANONYMOUS
 from layers.admin import province_outline
 from layers.dataset import Dataset
 from web import assets
-from web.page import MapSettings, render_map_page
 
 router = APIRouter(tags=["Map"], include_in_schema=False)
 log = logging.getLogger("planmap")
@@ -47,8 +46,17 @@ def _csp(osm_tiles: str | None) -> str:
             "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'self'")
 
 
+def check_assets() -> None:
+    """Say at start-up, not at the first visit, when the map's npm files are missing."""
+    missing = assets.missing_vendor_files()
+    if missing:
+        log.warning("map assets missing (run `npm ci` or `make assets`): %s", ", ".join(missing))
+
+
 def prepare(app) -> None:
-    """Render the map page once for this app (called by the app factory)."""
+    """Render the map page once for this app (at its first visit: folium is not needed to start serving)."""
+    from web.page import MapSettings, render_map_page
+
     state = app.state
     hillshade = getattr(state, "hillshade", None)
     osm_tiles = getattr(state, "osm_tiles", None)
@@ -56,9 +64,6 @@ def prepare(app) -> None:
                            osm_tiles=osm_tiles)
     state.map_html = render_map_page(settings)
     state.map_csp = _csp(osm_tiles)
-    missing = assets.missing_vendor_files()
-    if missing:
-        log.warning("map assets missing (run `npm ci` or `make assets`): %s", ", ".join(missing))
 
 
 def map_page(request: Request) -> HTMLResponse:
