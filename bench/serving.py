@@ -65,7 +65,9 @@ QUICK = {"duration": 3, "limit_duration": 5, "rounds": 1, "edit_seconds": 3}
 START_TIMEOUT_S = 600  # planmap encodes every feature at start-up: minutes on a slow machine
 POLL_S = 0.05  # start-up is timed to this resolution
 WRK_TIMEOUT = "60s"  # a slow peer's limit=10000 must count as slow, not as a socket error
-EDIT_FIDS = range(1, 2001)  # existing bench_points features the PUTs cycle through
+# Where the edits happen: around Bắc Kạn, far from the readers' bbox (Thái Nguyên city), so the readers' answer
+# stays the same size while features are written
+EDIT_AREA = (105.824, 22.137, 105.844, 22.157)
 READERS = 8  # wrk connections that read while the edits run
 PROCS: list[subprocess.Popen] = []
 
@@ -450,6 +452,24 @@ def check_cases(cases: list[dict], servers: list[str]) -> None:
         raise SystemExit("servers disagree (see above): no figures were taken")
 
 
+def keepalive_probe(server: str, case: dict) -> str:
+    """Two requests on one TCP connection: does the server keep it open (as wrk assumes)?
+
+    gunicorn's sync workers close every connection; a server that does would pay a TCP handshake per request.
+    """
+    path = url_for(server, case).split(f":{PORTS[server]}", 1)[1]
+    c = http.client.HTTPConnection(HOST, PORTS[server], timeout=60)
+    try:
+        for _ in range(2):
+            c.request("GET", path)
+            c.getresponse().read()
+        return "kept alive"
+    except (OSError, http.client.HTTPException) as e:
+        return f"NOT kept alive ({type(e).__name__})"
+    finally:
+        c.close()
+
+
 # ------------------------------------------------------------------------------------------------ wrk
 UNIT = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
 
@@ -495,27 +515,39 @@ def planner_token(base: str, admin: str) -> str:
         return json.loads(r.read())["token"]
 
 
-def write_loop(op: str, token: str, seconds: float, rng: random.Random) -> dict:
+def edit_targets() -> list[dict]:
+    """The existing points of EDIT_AREA, which the PUTs rewrite in turn (same place, new attributes)."""
+    bbox = ",".join(map(str, EDIT_AREA))
+    status, body = http_get(f"http://{HOST}:{PORTS['planmap']}/collections/bench_points/items?bbox={bbox}"
+                            f"&limit={BBOX_LIMIT}")
+    feats = json.loads(body)["features"] if status == 200 else []
+    if not feats:
+        raise SystemExit(f"edit benchmark: no bench_points feature in {EDIT_AREA} (status {status})")
+    return feats
+
+
+def write_loop(op: str, token: str, seconds: float, rng: random.Random, existing: list[dict]) -> dict:
     """One planner's writes, one at a time on one keep-alive connection, for `seconds`."""
     conn = http.client.HTTPConnection(HOST, PORTS["planmap"], timeout=120)
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/geo+json"}
     ms, bad = [], 0
-    fids = list(EDIT_FIDS)
+    x0, y0, x1, y1 = EDIT_AREA
     started = time.perf_counter()
     i = 0
     while time.perf_counter() - started < seconds:
         i += 1
-        x, y = 105.83 + rng.random() * 0.02, 21.58 + rng.random() * 0.02
-        feature = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [round(x, 7), round(y, 7)]},
-                   "properties": {"name": f"Điểm sửa {op} {i}", "kind_code": 1 + i % 8, "capacity": float(i),
-                                  "source": "planmap benchmark edit", "accuracy": "synthetic"}}
-        body = json.dumps(feature).encode()
+        props = {"name": f"Điểm sửa {op} {i}", "kind_code": 1 + i % 8, "capacity": float(i),
+                 "source": "planmap benchmark edit", "accuracy": "synthetic"}
         path = "/collections/bench_points/items"
-        method = "POST"
         if op == "PUT":
-            path, method = f"{path}/{fids[i % len(fids)]}", "PUT"
+            old = existing[i % len(existing)]
+            feature = {"type": "Feature", "geometry": old["geometry"], "properties": props}
+            path += f"/{old['id']}"
+        else:
+            xy = [round(x0 + rng.random() * (x1 - x0), 7), round(y0 + rng.random() * (y1 - y0), 7)]
+            feature = {"type": "Feature", "geometry": {"type": "Point", "coordinates": xy}, "properties": props}
         t0 = time.perf_counter()
-        conn.request(method, path, body=body, headers=headers)
+        conn.request(op, path, body=json.dumps(feature).encode(), headers=headers)
         r = conn.getresponse()
         r.read()
         ms.append((time.perf_counter() - t0) * 1000)
@@ -531,6 +563,7 @@ def write_loop(op: str, token: str, seconds: float, rng: random.Random) -> dict:
 def edit_bench(token: str, reader_url: str, seconds: float) -> list[dict]:
     """PUT and POST, alone and with READERS wrk connections reading the points bbox the whole time."""
     rng = random.Random(20261201)
+    existing = edit_targets()
     rows = []
     for readers in (0, READERS):
         for op in ("PUT", "POST"):
@@ -539,7 +572,7 @@ def edit_bench(token: str, reader_url: str, seconds: float) -> list[dict]:
                 cmd = wrk_cmd(reader_url, readers, seconds + 1)
                 wrk = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
                 time.sleep(0.5)  # the readers are connected and loading before the first write
-            row = {"op": op, "readers": readers, **write_loop(op, token, seconds, rng)}
+            row = {"op": op, "readers": readers, **write_loop(op, token, seconds, rng, existing)}
             if wrk:
                 out, _ = wrk.communicate(timeout=seconds + 120)
                 r = parse_wrk(out)
@@ -662,6 +695,9 @@ def main(argv: list[str] | None = None) -> int:
         log("picking the queries and checking that every server returns the same features …")
         cases = build_cases()
         check_cases(cases, servers)
+        by_id = next(c for c in cases if "fid" in c)
+        meta["keepalive"] = {s: keepalive_probe(s, by_id) for s in servers}
+        log("connection reuse: " + ", ".join(f"{s} {v}" for s, v in meta["keepalive"].items()))
 
         # warm-up: every URL was fetched once by the checks; a short burst of the fast ones, then idle
         for c in cases:

@@ -110,19 +110,20 @@ def render(raw: dict, docs: bool = False) -> str:
         for s, why in case.get("na", {}).items():
             lines.append(f"- n/a: {LABEL[s]} for {case['name']}: {why}.")
     lines.append("")
-    lines += ["| server | how it runs | start-up to first items answer | memory (PSS, after warm-up) | processes |",
-              "|---|---|---:|---:|---:|"]
+    lines += ["| server | how it runs | start-up to first items answer | memory (PSS, after warm-up) | processes "
+              "| connections |", "|---|---|---:|---:|---:|---|"]
     for s in servers:
         lines.append(f"| {LABEL[s]} | {meta['desc'][s]} | {meta['startup_s'][s]:.2f} s | "
-                     f"{meta['pss_mb'][s]:,.0f} MB | {meta['processes'][s]} |")
+                     f"{meta['pss_mb'][s]:,.0f} MB | {meta['processes'][s]} | "
+                     f"{meta.get('keepalive', {}).get(s, '?')} |")
         key = f"{s} PostgreSQL backends"
         if key in meta["pss_mb"]:
             lines.append(f"| ↳ its PostgreSQL backends | application_name={s} | | {meta['pss_mb'][key]:,.0f} MB | "
-                         f"{meta['processes'][key]} |")
+                         f"{meta['processes'][key]} | |")
     key = "PostgreSQL postmaster + auxiliary"
     if key in meta["pss_mb"]:
         lines.append(f"| PostgreSQL, shared by both tipg | postmaster, checkpointer, walwriter … | | "
-                     f"{meta['pss_mb'][key]:,.0f} MB | {meta['processes'][key]} |")
+                     f"{meta['pss_mb'][key]:,.0f} MB | {meta['processes'][key]} | |")
     by_id = results.get("parcel by id", {}).get("1", {})
     if by_id.get("tipg1") and by_id.get("tipg2"):
         one, two = median_cell(by_id["tipg1"]), median_cell(by_id["tipg2"])
