@@ -62,8 +62,10 @@ screenshots: system-check $(VENV)/.installed-test $(DATA) node_modules/.installe
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 
+# planmap, tipg over PostGIS and pygeoapi on the same data (docs/benchmarks.md); BENCH_ARGS=--quick checks the
+# pipeline in about 5 minutes.
 bench: $(VENV)/.installed
-	bash bench/serving.sh
+	bash bench/serving.sh $(BENCH_ARGS)
 
 # Light reads while other users run heavy checks with PDF reports: this version against the one before the work
 # pool (docs/benchmarks.md).
