@@ -15,6 +15,7 @@ from pathlib import Path
 
 from fastapi import Depends, FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 
 from api.deps import no_repeated_parameters
@@ -63,8 +64,11 @@ def create_app(dataset: Dataset, rules: RuleBook | None = None, dem_path: Path |
             log.info("removed %d stale scratch folder(s) of the store: %s", len(removed), ", ".join(removed))
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI):
+    async def lifespan(app: FastAPI):
+        workspace = app.state.workspace
+        workspace.start_watching()  # in each serving process (after fork), never in the parent of the workers
         yield
+        await run_in_threadpool(workspace.stop_watching)
         work.shutdown()
 
     app = FastAPI(title="planmap", openapi_url=None, docs_url=None, redoc_url=None, lifespan=lifespan,

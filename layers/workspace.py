@@ -4,12 +4,14 @@ Readers never wait on writers.  A request takes the current `Dataset` (an immuta
 A change is committed to the store first (one transaction), then the affected layer is updated — incrementally
 for an edit, built anew for an import — outside any lock a reader takes, and the new Dataset is published by one
 reference swap; requests in flight keep the snapshot they started with.  Another process writing the same store
-(e.g. `planmap import` while the server runs) is picked up within a second, by whichever request finds the
-check due; the others go on with the snapshot they have.
+(e.g. `planmap import` while the server runs, or another worker of `planmap serve --workers N`) is picked up by
+the watcher thread (`start_watching`) as soon as the store's version changes, or else within a second by whichever
+request finds the check due; the others go on with the snapshot they have.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -25,6 +27,14 @@ from layers.dataset import Dataset, Edit, Layer, layer_from_frame
 from layers.features import next_fid, numbered
 from layers.revisions import Revision, StaleHead, Store
 from layers.rules import RuleBook
+
+log = logging.getLogger("planmap")
+
+# The watcher's wait for a change of the store: how soon it notices it is told to stop.
+WATCH_TIMEOUT_SECONDS = 1.0
+# After the store failed to answer (a disk error, a store being restored): wait this long before asking again,
+# rather than logging the same error in a tight loop.
+WATCH_RETRY_SECONDS = 5.0
 
 
 class Workspace:
@@ -43,6 +53,7 @@ class Workspace:
         self._writing: set[str] = set()  # layers this process is committing and will publish itself
         self._checked_at = 0.0
         self._version = -1
+        self._watcher: tuple[threading.Thread, threading.Event] | None = None
         self.dataset = base
         self._sync(blocking=True)
 
@@ -140,6 +151,35 @@ class Workspace:
             self._sync()
         elif not self._sync_lock.locked():
             threading.Thread(target=self._sync, name="planmap-refresh", daemon=True).start()
+
+    def start_watching(self) -> None:
+        """Catch up with the store in a thread of this process as soon as another process commits (started by the
+        app's lifespan, so in each worker after fork, never in the parent that forks them)."""
+        if self.store is None or self._watcher is not None:
+            return
+        stop = threading.Event()
+        thread = threading.Thread(target=self._watch, args=(stop,), name="planmap-watch", daemon=True)
+        self._watcher = (thread, stop)
+        thread.start()
+
+    def stop_watching(self) -> None:
+        if self._watcher is not None:
+            thread, stop = self._watcher
+            self._watcher = None
+            stop.set()
+            thread.join(WATCH_TIMEOUT_SECONDS * 2)
+
+    def _watch(self, stop: threading.Event) -> None:
+        seen = self._version
+        while not stop.is_set():
+            try:
+                current = self.store.wait_changed(seen, WATCH_TIMEOUT_SECONDS)
+                if current != seen and not stop.is_set():
+                    self._sync(blocking=True)
+                    seen = current
+            except Exception:  # noqa: BLE001 - the watcher must outlive a failing store; requests still refresh
+                log.exception("cannot follow the store's changes; trying again in %s s", WATCH_RETRY_SECONDS)
+                stop.wait(WATCH_RETRY_SECONDS)
 
     def snapshot(self, sees_internal: bool) -> Dataset:
         """The current layers as they are (no store access): all of them, or the public view."""
