@@ -12,6 +12,11 @@ The socket is made TCP with `proto=IPPROTO_TCP` and TCP_NODELAY: asyncio turns N
 socket whose proto says TCP, and uvicorn's own `--workers` makes one with proto 0 — each small keep-alive answer
 then waits ~40 ms for the client's delayed ACK.  Linux's accepted sockets inherit TCP_NODELAY from the listening
 one, so every worker's connections have it whatever its event loop does.
+
+What the workers share: every page the parent filled before fork (the layers, their encoded features and indexes,
+the app), copy-on-write; and a `SharedVersion` on which each commit posts the store's new version, so that a
+request of another worker catches up before it reads (layers/workspace.py).  Each worker also has a watcher
+thread that catches up as soon as the store's version changes (and sees commits of other hosts or of the CLI).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 import ctypes
 import gc
 import logging
+import multiprocessing
 import os
 import signal
 import socket
@@ -76,11 +82,30 @@ def serve(app, sock: socket.socket, workers: int, log_level: str, before_fork=No
         uvicorn.Server(config).run(sockets=[sock])
         return 0
     config.load()  # the protocol classes and middleware, once, in the memory the workers share
+    workspace = getattr(app.state, "workspace", None)
+    if workspace is not None:
+        workspace.share_versions(SharedVersion())
     if before_fork is not None:
         before_fork()
     gc.collect()
     gc.freeze()
     return Supervisor(config, sock, workers).run()
+
+
+class SharedVersion:
+    """The workers' VersionBoard: one 64-bit number in memory shared across fork, raised under a lock shared too;
+    read without the lock (an aligned 8-byte read is atomic), so that a request pays no more than a memory read."""
+
+    def __init__(self) -> None:
+        self._value = multiprocessing.get_context("fork").Value("q", -1)
+
+    def latest(self) -> int:
+        return self._value.get_obj().value
+
+    def post(self, version: int) -> None:
+        with self._value.get_lock():
+            if version > self._value.get_obj().value:
+                self._value.get_obj().value = version
 
 
 @dataclass
