@@ -15,7 +15,6 @@ from pathlib import Path
 
 from fastapi import Depends, FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
-from starlette.concurrency import run_in_threadpool
 from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 
 from api.deps import no_repeated_parameters
@@ -68,7 +67,7 @@ def create_app(dataset: Dataset, rules: RuleBook | None = None, dem_path: Path |
         workspace = app.state.workspace
         workspace.start_watching()  # in each serving process (after fork), never in the parent of the workers
         yield
-        await run_in_threadpool(workspace.stop_watching)
+        workspace.stop_watching()
         work.shutdown()
 
     app = FastAPI(title="planmap", openapi_url=None, docs_url=None, redoc_url=None, lifespan=lifespan,

@@ -34,8 +34,8 @@ from layers.rules import RuleBook
 
 log = logging.getLogger("planmap")
 
-# The watcher's wait for a change of the store: how soon it notices it is told to stop.
-WATCH_TIMEOUT_SECONDS = 1.0
+# The watcher's wait for a change of the store: how soon it notices it is told to stop (it is not waited for).
+WATCH_TIMEOUT_SECONDS = 0.5
 # How long a request of a worker that is behind the board waits for the catch-up: a one-feature edit takes
 # milliseconds to apply; a whole imported layer may take seconds to build, and meanwhile reads are not held longer.
 CATCH_UP_WAIT_SECONDS = 1.0
@@ -201,11 +201,11 @@ class Workspace:
         thread.start()
 
     def stop_watching(self) -> None:
+        """Tell the watcher to stop (it does at the end of its current wait, within WATCH_TIMEOUT_SECONDS)."""
         if self._watcher is not None:
-            thread, stop = self._watcher
+            _, stop = self._watcher
             self._watcher = None
             stop.set()
-            thread.join(WATCH_TIMEOUT_SECONDS * 2)
 
     def _watch(self, stop: threading.Event) -> None:
         seen = self._version
@@ -216,6 +216,8 @@ class Workspace:
                     self._sync(blocking=True)
                     seen = current
             except Exception:  # noqa: BLE001 - the watcher must outlive a failing store; requests still refresh
+                if stop.is_set():
+                    return
                 log.exception("cannot follow the store's changes; trying again in %s s", WATCH_RETRY_SECONDS)
                 stop.wait(WATCH_RETRY_SECONDS)
 
