@@ -29,6 +29,7 @@ import os
 import signal
 import socket
 import sys
+import threading
 import time
 import traceback
 from dataclasses import dataclass
@@ -87,6 +88,13 @@ def serve(app, sock: socket.socket, workers: int, log_level: str, before_fork=No
         workspace.share_versions(SharedVersion())
     if before_fork is not None:
         before_fork()
+    # A thread does not survive fork: whatever it was doing (and any lock it held) would be lost in the workers.
+    # The work pools start their threads lazily and the store's watcher starts in each worker, so none should run
+    # here; native pools (OpenBLAS, Arrow's jemalloc) have fork handlers of their own.
+    running = [t.name for t in threading.enumerate() if t is not threading.main_thread()]
+    if running:
+        log.warning("threads running before the workers are forked (they do not run in them): %s",
+                    ", ".join(running))
     gc.collect()
     gc.freeze()
     return Supervisor(config, sock, workers).run()
