@@ -33,8 +33,9 @@ node_modules/.installed: package.json package-lock.json
 
 assets: node_modules/.installed
 
+# WORKERS=N: serving processes (default: one per core).
 run: $(VENV)/.installed $(DATA) node_modules/.installed
-	$(BIN)/planmap serve --host $(HOST) --port $(PORT)
+	$(BIN)/planmap serve --host $(HOST) --port $(PORT) $(if $(WORKERS),--workers $(WORKERS))
 
 # What the tests need from Debian itself: stop at once, naming the package, rather than skip tests later.
 CHROMIUM ?= /usr/bin/chromium

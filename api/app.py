@@ -70,8 +70,11 @@ def create_app(dataset: Dataset, rules: RuleBook | None = None, dem_path: Path |
             log.info("removed %d stale scratch folder(s) of the store: %s", len(removed), ", ".join(removed))
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI):
+    async def lifespan(app: FastAPI):
+        workspace = app.state.workspace
+        workspace.start_watching()  # in each serving process (after fork), never in the parent of the workers
         yield
+        workspace.stop_watching()
         work.shutdown()
 
     app = FastAPI(title="planmap", openapi_url=None, docs_url=None, redoc_url=None, lifespan=lifespan,

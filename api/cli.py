@@ -432,15 +432,18 @@ def list_layers(data: Path, catalog: Path) -> None:
 @click.option("--osm-tiles", default=None, metavar="URL",
               help="Offer an online tile layer (e.g. OpenStreetMap's URL template) as an optional map background; "
                    "off by default so the map makes no request to another host.")
+@click.option("--workers", type=click.IntRange(min=1), default=lambda: _workers_default(),
+              show_default="$WORKERS or one per core",
+              help="Processes serving requests, forked from one that loads the layers once (1: a single process).")
 @click.option("--cache", "cache_dir", type=click.Path(path_type=Path, file_okay=False), default=cache_folder,
               show_default="$PLANMAP_CACHE or ./cache",
               help="Folder of prepared layers (encoded once, memory-mapped at every start and shared by workers).")
 @click.option("--no-cache", is_flag=True, help="Prepare every layer in memory at each start (nothing written).")
 def serve(data: Path, catalog: Path, host: str, port: int, rules: Path, log_level: str, dem: Path,
-          osm_tiles: str | None, cache_dir: Path, no_cache: bool) -> None:
-    import uvicorn
-
+          osm_tiles: str | None, workers: int, cache_dir: Path, no_cache: bool) -> None:
     from api.app import create_app
+    from api.server import listening_socket
+    from api.server import serve as run_server
 
     tune_allocator()
     cache = None if no_cache else _cache(cache_dir)
@@ -449,10 +452,30 @@ def serve(data: Path, catalog: Path, host: str, port: int, rules: Path, log_leve
     # Light reads hand the GIL back and forth at every socket and thread hop; with Python's default 5 ms switch
     # interval each hop may wait that long behind a thread that computes (an import, an edit, a check).
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
-    click.echo(f"planmap: {len(dataset.layers)} layers from {data} → http://{host}:{port}/", err=True)
-    app = create_app(dataset, rulebook, dem_path=dem if dem.exists() else None, osm_tiles=osm_tiles, store=_store(),
+    store = _store()
+    app = create_app(dataset, rulebook, dem_path=dem if dem.exists() else None, osm_tiles=osm_tiles, store=store,
                      admin_token=os.environ.get("PLANMAP_ADMIN_TOKEN"), cache=cache)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+    try:
+        sock = listening_socket(host, port)
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc} / không mở được cổng {host}:{port}") \
+            from exc
+    click.echo(f"planmap: {len(dataset.layers)} layers from {data} → http://{host}:{port}/ "
+               f"({workers} worker{'s' if workers > 1 else ''})", err=True)
+    sys.exit(run_server(app, sock, workers, log_level, before_fork=store.close))
+
+
+def _workers_default() -> int:
+    """$WORKERS (as `WORKERS=N make run` sets it), else one worker per core."""
+    from api.server import default_workers
+
+    value = os.environ.get("WORKERS", "").strip()
+    if not value:
+        return default_workers()
+    if not value.isdigit() or int(value) < 1:
+        raise click.BadParameter(f"WORKERS={value!r} is not a number of processes (1 or more) / "
+                                 f"WORKERS phải là số tiến trình (từ 1 trở lên)", param_hint="WORKERS")
+    return int(value)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ uses the TM-3 zone with central meridian 106°30′ (EPSG:9213).  Measuring in m
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -77,6 +78,11 @@ def parse_crs(value: str | None) -> SupportedCrs:
 @lru_cache(maxsize=32)
 def _transformer(source: str, target: str) -> Transformer:
     return Transformer.from_crs(source, target, always_xy=True)
+
+
+# A forked worker makes transformers of its own: one made before fork holds a PROJ context (and its open proj.db)
+# of the parent.
+os.register_at_fork(after_in_child=_transformer.cache_clear)
 
 
 def transform_coords(xy: np.ndarray, source: SupportedCrs, target: SupportedCrs) -> np.ndarray:

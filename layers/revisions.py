@@ -18,6 +18,7 @@ import sqlite3
 import sys
 import threading
 import time
+import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,6 +124,27 @@ def _frame(rows: list) -> gpd.GeoDataFrame:
     return frame
 
 
+# How often `Store.wait_changed` reads the store's version: a commit reaches every worker process within about
+# this (plus the time to apply it), well inside the second they promise; a read of one row costs microseconds.
+WATCH_POLL_SECONDS = 0.1
+
+# Stores of this process, whose connections a forked child must not use (see `_after_fork`).
+_STORES: weakref.WeakSet[Store] = weakref.WeakSet()
+# Connections a forked child inherited: kept referenced and never closed there — SQLite forbids using a connection
+# across fork, and closing it in the child could checkpoint or unlock what the parent still uses.
+_INHERITED: list[threading.local] = []
+
+
+def _after_fork() -> None:
+    """In a forked child (`planmap serve --workers N`): every store opens connections of its own."""
+    for store in list(_STORES):
+        _INHERITED.append(store._local)
+        store._local = threading.local()
+
+
+os.register_at_fork(after_in_child=_after_fork)
+
+
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
@@ -135,6 +157,7 @@ class Store:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.path = self.folder / "planmap-store.sqlite"
         self._local = threading.local()
+        _STORES.add(self)
         with self.connect() as db:
             db.executescript(SCHEMA)
             for table, column, definition in MIGRATIONS:
@@ -168,9 +191,29 @@ class Store:
                 db.execute("ROLLBACK")
                 raise
 
+    def close(self) -> None:
+        """Close this thread's connection (the next call opens a new one): `planmap serve` does so before it forks
+        its workers, so that no connection is open across fork."""
+        db = getattr(self._local, "db", None)
+        self._local.db = None
+        if db is not None:
+            db.close()
+
     def version(self) -> int:
+        """A number that changes with every commit (of any process): what workers compare to catch up."""
         with self.connect() as db:
             return int(db.execute("SELECT version FROM store_version WHERE id = 1").fetchone()[0])
+
+    def wait_changed(self, version: int, timeout: float) -> int:
+        """The store's version as soon as it differs from `version`, or after `timeout` seconds (SQLite has no
+        notifications: the version is read every WATCH_POLL_SECONDS)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            current = self.version()
+            remaining = deadline - time.monotonic()
+            if current != version or remaining <= 0:
+                return current
+            time.sleep(min(WATCH_POLL_SECONDS, remaining))
 
     # -- revisions --------------------------------------------------------------------------------------------
     def head(self, layer: str) -> int | None:

@@ -4,15 +4,21 @@ Readers never wait on writers.  A request takes the current `Dataset` (an immuta
 A change is committed to the store first (one transaction), then the affected layer is updated — incrementally
 for an edit, built anew for an import — outside any lock a reader takes, and the new Dataset is published by one
 reference swap; requests in flight keep the snapshot they started with.  Another process writing the same store
-(e.g. `planmap import` while the server runs) is picked up within a second, by whichever request finds the
-check due; the others go on with the snapshot they have.
+(e.g. `planmap import` while the server runs, or another worker of `planmap serve --workers N`) is picked up by
+the watcher thread (`start_watching`) as soon as the store's version changes, or else within a second by whichever
+request finds the check due; the others go on with the snapshot they have.  Workers of one host also share a
+`VersionBoard`: a commit posts the store's new version there, and a request of another worker that finds itself
+behind catches up before it reads (waiting at most CATCH_UP_WAIT_SECONDS), so whoever saved a change reads it back
+whichever worker answers.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import Protocol
 
 import geopandas as gpd
 import numpy as np
@@ -26,6 +32,25 @@ from layers.features import next_fid, numbered
 from layers.prepared import PreparedCache
 from layers.revisions import Revision, StaleHead, Store
 from layers.rules import RuleBook
+
+log = logging.getLogger("planmap")
+
+# The watcher's wait for a change of the store: how soon it notices it is told to stop (it is not waited for).
+WATCH_TIMEOUT_SECONDS = 0.5
+# How long a request of a worker that is behind the board waits for the catch-up: a one-feature edit takes
+# milliseconds to apply; a whole imported layer may take seconds to build, and meanwhile reads are not held longer.
+CATCH_UP_WAIT_SECONDS = 1.0
+# After the store failed to answer (a disk error, a store being restored): wait this long before asking again,
+# rather than logging the same error in a tight loop.
+WATCH_RETRY_SECONDS = 5.0
+
+
+class VersionBoard(Protocol):
+    """The latest store version committed by any process of this host (shared memory: see api/server.py)."""
+
+    def latest(self) -> int: ...
+
+    def post(self, version: int) -> None: ...
 
 
 class Workspace:
@@ -46,6 +71,8 @@ class Workspace:
         self._writing: set[str] = set()  # layers this process is committing and will publish itself
         self._checked_at = 0.0
         self._version = -1
+        self._watcher: tuple[threading.Thread, threading.Event] | None = None
+        self._board: VersionBoard | None = None
         self.dataset = base
         self._sync(blocking=True)
 
@@ -71,10 +98,11 @@ class Workspace:
                                        self.dataset.internal if internal is None else internal,
                                        catalog=self.base.catalog)
 
-    def _sync(self, blocking: bool = False) -> None:
+    def _sync(self, blocking: bool = False, timeout: float = -1) -> None:
         """Catch up with revisions committed to the store (by any process).  Without `blocking`, a thread that
-        finds another one already catching up goes on with the published snapshot."""
-        if self.store is None or not self._sync_lock.acquire(blocking=blocking):
+        finds another one already catching up goes on with the published snapshot; with a `timeout`, it waits
+        that long for it."""
+        if self.store is None or not self._sync_lock.acquire(blocking=blocking, timeout=timeout if blocking else -1):
             return
         try:
             version = self.store.version()
@@ -145,15 +173,36 @@ class Workspace:
         key = self.cache.key("revision", where, layer_id, revision, made.created, made.feature_count)
         return self.cache.get_or_build(key, meta, build)
 
+    def share_versions(self, board: VersionBoard) -> None:
+        """Post this process's commits on `board`, and catch up before reading when another process posted one."""
+        self._board = board
+
+    def behind(self) -> bool:
+        """Whether another worker of this host committed a change this process has not caught up with (a read of
+        shared memory: no I/O)."""
+        return self._board is not None and self._board.latest() > self._version
+
+    def catch_up(self) -> None:
+        """Catch up with the store now (waiting for a catch-up already running, at most CATCH_UP_WAIT_SECONDS)."""
+        self._sync(blocking=True, timeout=CATCH_UP_WAIT_SECONDS)
+
+    def _announce(self) -> None:
+        if self._board is not None and self.store is not None:
+            self._board.post(self.store.version())
+
     def refresh_due(self) -> bool:
-        """Whether `refresh` would look at the store now (at most once a second): callers on an event loop then run
-        it in a thread, and otherwise read the snapshot without any I/O."""
-        return self.store is not None and time.monotonic() - self._checked_at >= self.REFRESH_SECONDS
+        """Whether `refresh` would look at the store now (behind the board, or at most once a second): callers on
+        an event loop then run it in a thread, and otherwise read the snapshot without any I/O."""
+        return self.store is not None and (self.behind()
+                                           or time.monotonic() - self._checked_at >= self.REFRESH_SECONDS)
 
     def refresh(self, wait: bool = True) -> None:
         """Pick up changes committed by other processes (checked at most once a second; never waiting for another
         thread that is already at it).  Without `wait`, the catching up runs in a thread of its own, so that no
         request pays for rebuilding a layer another process replaced."""
+        if wait and self.behind():
+            self.catch_up()
+            return
         if not self.refresh_due():
             return
         self._checked_at = time.monotonic()
@@ -161,6 +210,37 @@ class Workspace:
             self._sync()
         elif not self._sync_lock.locked():
             threading.Thread(target=self._sync, name="planmap-refresh", daemon=True).start()
+
+    def start_watching(self) -> None:
+        """Catch up with the store in a thread of this process as soon as another process commits (started by the
+        app's lifespan, so in each worker after fork, never in the parent that forks them)."""
+        if self.store is None or self._watcher is not None:
+            return
+        stop = threading.Event()
+        thread = threading.Thread(target=self._watch, args=(stop,), name="planmap-watch", daemon=True)
+        self._watcher = (thread, stop)
+        thread.start()
+
+    def stop_watching(self) -> None:
+        """Tell the watcher to stop (it does at the end of its current wait, within WATCH_TIMEOUT_SECONDS)."""
+        if self._watcher is not None:
+            _, stop = self._watcher
+            self._watcher = None
+            stop.set()
+
+    def _watch(self, stop: threading.Event) -> None:
+        seen = self._version
+        while not stop.is_set():
+            try:
+                current = self.store.wait_changed(seen, WATCH_TIMEOUT_SECONDS)
+                if current != seen and not stop.is_set():
+                    self._sync(blocking=True)
+                    seen = current
+            except Exception:  # noqa: BLE001 - the watcher must outlive a failing store; requests still refresh
+                if stop.is_set():
+                    return
+                log.exception("cannot follow the store's changes; trying again in %s s", WATCH_RETRY_SECONDS)
+                stop.wait(WATCH_RETRY_SECONDS)
 
     def snapshot(self, sees_internal: bool) -> Dataset:
         """The current layers as they are (no store access): all of them, or the public view."""
@@ -226,6 +306,7 @@ class Workspace:
                     elif self.cache is not None:  # prepared once, here; other processes map the same files
                         updated = self._prepared(layer_id, revision.id, updated.meta, lambda built=updated: built)
                     self._publish({layer_id: (was, revision.id, updated)}, None)
+                    self._announce()
                 except StaleHead:
                     continue
                 finally:
@@ -287,6 +368,7 @@ class Workspace:
     def set_internal(self, layer_id: str, internal: bool, author: str) -> None:
         self._require_store().set_internal(layer_id, internal, author)
         self._sync(blocking=True)
+        self._announce()
 
 
 def _counts(current: Layer | None, edit: Edit) -> tuple[int, int, int]:

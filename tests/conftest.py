@@ -26,6 +26,20 @@ CATALOG = REPO / "data" / "catalog.yaml"
 ADMIN_TOKEN = "in-process-admin-token-0123456789"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def prepared_cache_of_the_session(tmp_path_factory) -> Iterator[Path]:
+    """Every `planmap` process the tests start prepares its layers in a folder of this session, not in the
+    checkout's `cache/` (the first server prepares the default dataset there; the others map it)."""
+    folder = tmp_path_factory.mktemp("prepared-cache")
+    before = os.environ.get("PLANMAP_CACHE")
+    os.environ["PLANMAP_CACHE"] = str(folder)
+    yield folder
+    if before is None:
+        os.environ.pop("PLANMAP_CACHE", None)
+    else:
+        os.environ["PLANMAP_CACHE"] = before
+
+
 @pytest.fixture(scope="module")
 def small_app(tmp_path_factory):
     """The app over the small hand-made world (tests/small_world.py), with a store of its own and an admin token;

@@ -277,7 +277,9 @@ def test_a_server_killed_during_an_import_leaves_no_partial_revision(tmp_path):
         resp = httpx.post(f"{s.url}/collections/industrial_clusters/imports", headers=auth(ADMIN),
                           files={"file": (first.name, first.read_bytes())})
         assert resp.status_code == 201
-    with ServedProcess("--data", str(DATA), env={**env, "PLANMAP_FAULT_PAUSE_BEFORE_COMMIT": "60"}) as s:
+    # one process, the one doing the import, is killed (with workers, a killed parent makes them stop gracefully)
+    with ServedProcess("--data", str(DATA), "--workers", "1",
+                       env={**env, "PLANMAP_FAULT_PAUSE_BEFORE_COMMIT": "60"}) as s:
         def upload() -> None:
             try:
                 httpx.post(f"{s.url}/collections/industrial_clusters/imports", headers=auth(ADMIN),
