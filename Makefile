@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 DATA   := data/planmap.gpkg
 
-.PHONY: run test lint data assets bench bench-loop bench-reliability screenshots system-check clean
+.PHONY: run test lint data assets bench bench-loop bench-reliability bench-scaling screenshots system-check clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -77,6 +77,11 @@ bench-loop: $(VENV)/.installed $(DATA)
 # docs/reliability-load.md (results: bench/out/reliability.json).
 bench-reliability: $(VENV)/.installed-test $(DATA)
 	$(BIN)/python bench/reliability.py
+
+# Two hosts x 2 workers on one PostGIS store with a million features (docs/scaling.md; bench/out/scaling.json).
+# Needs Debian's postgresql + postgis and wrk (bench/serving.sh installs them).
+bench-scaling: $(VENV)/.installed node_modules/.installed
+	$(BIN)/python bench/scaling.py
 
 clean:
 	rm -rf $(VENV) $(DATA) node_modules

@@ -305,12 +305,30 @@ def planmap_has_workers(python: str) -> bool:
     return "--workers" in out.stdout
 
 
+PLANMAP_CACHE = OUT / "planmap-cache"  # its prepared layers: emptied before the cold start, kept for the restart
+
+
 def start_planmap(python: str, store: Path, admin: str) -> tuple[subprocess.Popen, float, str]:
+    """planmap started cold (no prepared layers: every feature encoded), stopped, and started again on what the
+    first start prepared; the restart is the one benchmarked (the cold start is logged and kept in the JSON)."""
+    shutil.rmtree(PLANMAP_CACHE, ignore_errors=True)
+    p, cold, _ = _start_planmap(python, store, admin)
+    p.send_signal(signal.SIGTERM)
+    p.wait(60)
+    p, warm, desc = _start_planmap(python, store, admin)
+    COLD_STARTS["planmap"] = cold
+    return p, warm, desc + f"; start-up measured on a restart (the first start, preparing every layer: {cold:.1f} s)"
+
+
+COLD_STARTS: dict[str, float] = {}
+
+
+def _start_planmap(python: str, store: Path, admin: str) -> tuple[subprocess.Popen, float, str]:
     workers = planmap_has_workers(python)
     cmd = [python, "-m", "api.cli", "serve", "--data", str(GPKG), "--host", HOST, "--port", str(PORTS["planmap"])]
     if workers:
         cmd += ["--workers", "2"]
-    env = dict(os.environ, PLANMAP_STORE=str(store), PLANMAP_ADMIN_TOKEN=admin)
+    env = dict(os.environ, PLANMAP_STORE=str(store), PLANMAP_ADMIN_TOKEN=admin, PLANMAP_CACHE=str(PLANMAP_CACHE))
     t0 = time.monotonic()
     p = start(cmd, env, OUT / "planmap-server.log")
     secs = wait_http(f"http://{HOST}:{PORTS['planmap']}/collections/bench_points/items?limit=1", p, t0,
@@ -689,6 +707,7 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 p, secs, desc = start_pygeoapi(args.pygeoapi_worker)
             procs[s], meta["startup_s"][s], meta["desc"][s] = p, secs, desc
+            meta.setdefault("cold_startup_s", {}).update(COLD_STARTS)
             log(f"{s} answered its first items request {secs:.2f} s after start")
         roots = [p.pid for p in procs.values()] + ([cluster.postmaster_pid()] if cluster else [])
 
