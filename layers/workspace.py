@@ -4,14 +4,18 @@ Readers never wait on writers.  A request takes the current `Dataset` (an immuta
 A change is committed to the store first (one transaction), then the affected layer is updated — incrementally
 for an edit, built anew for an import — outside any lock a reader takes, and the new Dataset is published by one
 reference swap; requests in flight keep the snapshot they started with.  Another process writing the same store
-(e.g. `planmap import` while the server runs) is picked up within a second, by whichever request finds the
-check due; the others go on with the snapshot they have.
+(e.g. `planmap import` while the server runs, or another host on a PostGIS store) is picked up by a watcher
+thread as soon as the store says it changed (`wait_changed`), and at the latest within a second by whichever
+request finds the check due; the others go on with the snapshot they have.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable
 
 import geopandas as gpd
@@ -23,8 +27,11 @@ from layers.catalog import default_meta
 from layers.checks import CheckEngine
 from layers.dataset import Dataset, Edit, Layer, layer_from_frame
 from layers.features import next_fid, numbered
-from layers.revisions import Revision, StaleHead, Store
+from layers.revisions import Revision, RevisionStore, StaleHead
 from layers.rules import RuleBook
+
+WATCH_SECONDS = 30.0  # the longest one wait of the watcher on the store: it then checks the workspace still exists
+WATCH_RETRY_SECONDS = 1.0  # after the store failed to answer (a database restarting), try again this much later
 
 
 class Workspace:
@@ -32,7 +39,7 @@ class Workspace:
 
     REFRESH_SECONDS = 1.0
 
-    def __init__(self, base: Dataset, store: Store | None = None, rules: RuleBook | None = None) -> None:
+    def __init__(self, base: Dataset, store: RevisionStore | None = None, rules: RuleBook | None = None) -> None:
         self.base = base
         self.store = store
         self.rules = rules
@@ -45,6 +52,31 @@ class Workspace:
         self._version = -1
         self.dataset = base
         self._sync(blocking=True)
+        if store is not None:
+            self._watch()
+            alive = weakref.ref(self)  # a forked worker starts a watcher of its own (threads do not cross a fork)
+            os.register_at_fork(after_in_child=lambda: (ws := alive()) is not None and ws._watch())
+
+    def _watch(self) -> None:
+        """A daemon thread that waits for the store to change and catches up at once; it ends with the workspace."""
+        alive, store = weakref.ref(self), self.store
+
+        def watch() -> None:
+            while (ws := alive()) is not None:
+                known = ws._version
+                del ws  # the wait must not keep the workspace alive
+                try:
+                    current = store.wait_changed(known, WATCH_SECONDS)
+                    if current != known and (ws := alive()) is not None:
+                        ws._sync(blocking=True)
+                        if ws._version != current:  # a layer was being written here: its writer publishes it
+                            time.sleep(WATCH_RETRY_SECONDS)
+                        del ws
+                except Exception as exc:  # noqa: BLE001 - the store is unreachable for now: requests still check
+                    print(f"planmap: store watcher: {exc}", file=sys.stderr, flush=True)
+                    time.sleep(WATCH_RETRY_SECONDS)
+
+        threading.Thread(target=watch, name="planmap-store-watch", daemon=True).start()
 
     # -- publishing ---------------------------------------------------------------------------------------------
     def _publish(self, updates: dict[str, tuple[int | None, int, Layer | None]], internal: frozenset[str] | None
@@ -162,7 +194,7 @@ class Workspace:
         return dataset.derived("check_engine", lambda ds: CheckEngine(ds, rules))
 
     # -- changes ------------------------------------------------------------------------------------------------
-    def _require_store(self) -> Store:
+    def _require_store(self) -> RevisionStore:
         if self.store is None:
             raise Unavailable("this server has no writable store", "Máy chủ không có kho dữ liệu ghi được")
         return self.store
