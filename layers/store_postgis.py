@@ -228,7 +228,7 @@ class PostgisStore(RevisionStore):
         """As `Store.commit_changes`: one change of a layer as its new head revision, atomically; StaleHead when
         another writer (of any host) moved the head since `expected_head`."""
         has_rows = puts is not None and len(puts) > 0
-        records = properties if properties is not None or not has_rows else \
+        records = [] if not has_rows else properties if properties is not None else \
             [b.decode() for b in encode_properties(puts.drop(columns=puts.geometry.name))]
         ewkb = _ewkb(puts) if has_rows else []
         columns = [c for c in puts.columns if c != puts.geometry.name] if puts is not None else []

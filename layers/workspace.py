@@ -62,6 +62,7 @@ class Workspace:
         alive, store = weakref.ref(self), self.store
 
         def watch() -> None:
+            failing = False
             while (ws := alive()) is not None:
                 known = ws._version
                 del ws  # the wait must not keep the workspace alive
@@ -72,8 +73,11 @@ class Workspace:
                         if ws._version != current:  # a layer was being written here: its writer publishes it
                             time.sleep(WATCH_RETRY_SECONDS)
                         del ws
+                    failing = False
                 except Exception as exc:  # noqa: BLE001 - the store is unreachable for now: requests still check
-                    print(f"planmap: store watcher: {exc}", file=sys.stderr, flush=True)
+                    if not failing:  # said once per outage
+                        print(f"planmap: store watcher: {exc}", file=sys.stderr, flush=True)
+                    failing = True
                     time.sleep(WATCH_RETRY_SECONDS)
 
         threading.Thread(target=watch, name="planmap-store-watch", daemon=True).start()

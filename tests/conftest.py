@@ -228,3 +228,10 @@ def store_env(spec: str, folder: Path) -> dict[str, str]:
 @pytest.fixture(params=STORE_KINDS)
 def store_kind(request) -> str:
     return request.param
+
+
+def reopen(store):
+    """The same store opened again, as another process or a restarted server would."""
+    from layers.stores import open_store
+
+    return open_store(store.spec, store.folder)
