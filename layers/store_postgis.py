@@ -22,6 +22,7 @@ from pathlib import Path
 import geopandas as gpd
 import shapely
 
+from geo.errors import Unavailable
 from geo.geojson import GEOS_BATCH, encode_properties
 from layers.revisions import (
     WAIT_POLL_SECONDS,
@@ -111,15 +112,25 @@ class _Connections:
 
     @contextmanager
     def connection(self) -> Iterator:
+        """A connection for this thread; a database that cannot be reached is a 503 (the next call connects
+        afresh), never a 500."""
         if self._pid != os.getpid():
             self._reset()
+        operational = _psycopg().OperationalError
         with self._slots:
             with self._lock:
                 conn = self._idle.pop() if self._idle else None
-            if conn is None or conn.closed:
-                conn = self.open()
+            try:
+                if conn is None or conn.closed:
+                    conn = self.open()
+            except operational as exc:
+                raise _unreachable() from exc
             try:
                 yield conn
+            except operational as exc:
+                if conn.broken or conn.closed:
+                    raise _unreachable() from exc
+                raise
             finally:
                 idle = conn.info.transaction_status == _psycopg().pq.TransactionStatus.IDLE
                 if not conn.closed and idle and self._pid == os.getpid():
@@ -344,6 +355,11 @@ class PostgisStore(RevisionStore):
                      "disabled": bool(r[5]), "token_issued": r[6]}
                     for r in db.execute("SELECT name, role, created, created_by, expires, disabled, token_issued"
                                         " FROM users ORDER BY name")]
+
+
+def _unreachable() -> Unavailable:
+    return Unavailable("the store's database cannot be reached; try again shortly",
+                       "Không kết nối được cơ sở dữ liệu của kho; hãy thử lại sau ít phút")
 
 
 def _ewkb(frame: gpd.GeoDataFrame) -> list[str | None]:

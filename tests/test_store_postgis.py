@@ -276,3 +276,19 @@ def served_within(check, seconds: float = PROMISE_SECONDS) -> bool:
         if time.monotonic() > deadline:
             return False
         time.sleep(0.02)
+
+
+def test_a_lost_database_connection_is_a_503_and_the_next_call_reconnects(store, postgis):
+    """The database restarted (here: its sessions are ended): the call that finds its connection gone is refused as
+    unavailable, never a 500, and the next one opens a new connection."""
+    from geo.errors import Unavailable
+
+    before = store.version()
+    database = store.spec.rsplit("/", 1)[1]
+    ended = postgis.sql("postgres", "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                                    " WHERE datname = %s", (database,))
+    assert ended[0][0] >= 1
+    with pytest.raises(Unavailable) as refused:
+        store.version()
+    assert refused.value.status == 503
+    assert store.version() == before
