@@ -44,6 +44,8 @@ system-check:
 	command -v npm >/dev/null || missing="$$missing nodejs npm"; \
 	$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || missing="$$missing python3-venv"; \
 	[ -x "$(CHROMIUM)" ] || missing="$$missing chromium"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1 || missing="$$missing postgresql-postgis"; \
 	if [ -n "$$missing" ]; then \
 		echo "make test needs Debian packages that are not installed:$$missing"; \
 		echo "install them with:  sudo apt-get install -y$$missing   (or run .ci/run, which does)"; \

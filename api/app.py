@@ -40,7 +40,7 @@ from api.work import LaneSize, WorkPools
 from layers.dataset import Dataset
 from layers.limits import MAX_BODY_BYTES
 from layers.prepared import PreparedCache
-from layers.revisions import Store
+from layers.revisions import RevisionStore
 from layers.rules import RuleBook
 from layers.scratch import clear_stale, scratch_root
 from layers.workspace import Workspace
@@ -50,7 +50,7 @@ ROUTERS = (landing, collections, items, edits, imports, openapi, checks, proposa
 
 
 def create_app(dataset: Dataset, rules: RuleBook | None = None, dem_path: Path | None = None,
-               osm_tiles: str | None = None, store: Store | None = None, admin_token: str | None = None,
+               osm_tiles: str | None = None, store: RevisionStore | None = None, admin_token: str | None = None,
                lanes: dict[str, LaneSize] | None = None, cache: PreparedCache | None = None,
                fast_reads: bool = True) -> FastAPI:
     """A planmap service for `dataset`.  /api serves the generated OGC (OpenAPI 3.0) definition.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -41,9 +42,10 @@ def tune_allocator() -> None:
         pass
 
 
-def store_folder() -> Path:
-    """The writable store: $PLANMAP_STORE, or the git-ignored `store/` folder of the checkout."""
-    return Path(os.environ.get("PLANMAP_STORE") or REPO / "store")
+def store_spec() -> str:
+    """The writable store: $PLANMAP_STORE (a folder, or a postgresql:// URL), or the git-ignored `store/` folder of
+    the checkout."""
+    return os.environ.get("PLANMAP_STORE") or str(REPO / "store")
 
 
 def cache_folder() -> Path:
@@ -63,12 +65,16 @@ def _cache(folder: Path | None):
 
 
 def _store():
-    from layers.revisions import Store
+    """The store PLANMAP_STORE names; a database store keeps its scratch files in $PLANMAP_SCRATCH, or in the
+    checkout's `store/` folder."""
+    from layers.stores import SCRATCH_SETTING, open_store
 
+    spec = store_spec()
     try:
-        return Store(store_folder())
-    except OSError as exc:
-        raise click.ClickException(f"cannot open the store {store_folder()}: {exc}") from exc
+        return open_store(spec, os.environ.get(SCRATCH_SETTING) or REPO / "store")
+    except Exception as exc:  # noqa: BLE001 - a missing folder or an unreachable database: one clear message
+        shown = re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", spec)  # never print a password
+        raise click.ClickException(f"cannot open the store {shown}: {exc} / không mở được kho dữ liệu") from exc
 
 
 def _load(data: Path, catalog: Path, cache=None):

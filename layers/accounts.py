@@ -15,7 +15,7 @@ import re
 
 from geo.errors import BadRequest, Conflict, NotFound, Unauthorized, Unavailable
 from layers.access import ROLES, Principal, hash_token, new_token
-from layers.revisions import Store
+from layers.revisions import RevisionStore
 
 USER_NAME = re.compile(r"[\w.@-]{1,64}")
 DEFAULT_TOKEN_DAYS = 90  # a token's lifetime when the admin names none (a quarter: long enough, not forever)
@@ -23,7 +23,7 @@ MAX_TOKEN_DAYS = 730  # the longest lifetime an admin may give (two years)
 TOKEN_DAYS_SETTING = "PLANMAP_TOKEN_DAYS"  # environment variable: the deployment's default lifetime in days
 
 
-def _writable(store: Store | None) -> Store:
+def _writable(store: RevisionStore | None) -> RevisionStore:
     if store is None:
         raise Unavailable("this server has no writable store", "Máy chủ không có kho dữ liệu ghi được")
     return store
@@ -68,7 +68,7 @@ def _no_such_user(name: str) -> NotFound:
     return NotFound(f"there is no user {name!r}", f"Không có người dùng {name!r}")
 
 
-def add_user(store: Store | None, name: str, role: str, created_by: str, days: int | None = None) -> dict:
+def add_user(store: RevisionStore | None, name: str, role: str, created_by: str, days: int | None = None) -> dict:
     """Create a user; returns {name, role, token, expires} — the token is not stored and cannot be shown again.
 
     An existing name is refused (409): a new token for it is `issue_token`, so nobody takes over an account by
@@ -84,7 +84,7 @@ def add_user(store: Store | None, name: str, role: str, created_by: str, days: i
     return {"name": name, "role": role, "token": token, "expires": expires}
 
 
-def issue_token(store: Store | None, name: str, days: int | None = None) -> dict:
+def issue_token(store: RevisionStore | None, name: str, days: int | None = None) -> dict:
     """A new token for an existing user; their old token stops working at once.  Returns {name, token, expires}."""
     _check_name(name)
     token, expires = new_token(), _expiry(days)
@@ -93,7 +93,7 @@ def issue_token(store: Store | None, name: str, days: int | None = None) -> dict
     return {"name": name, "token": token, "expires": expires}
 
 
-def set_enabled(store: Store | None, name: str, enabled: bool) -> dict:
+def set_enabled(store: RevisionStore | None, name: str, enabled: bool) -> dict:
     """Disable a user (every request with their token is refused) or enable them again (the same token works,
     if it has not expired)."""
     _check_name(name)
@@ -102,7 +102,7 @@ def set_enabled(store: Store | None, name: str, enabled: bool) -> dict:
     return next(u for u in list_users(store) if u["name"] == name)
 
 
-def list_users(store: Store | None) -> list[dict]:
+def list_users(store: RevisionStore | None) -> list[dict]:
     """Every account (never a token), with when its token expires and whether it is disabled or expired."""
     if store is None:
         return []
@@ -124,7 +124,7 @@ def _expires_of(user: dict) -> str:
     return _stamp(_expires_at(user))
 
 
-def authenticate(store: Store | None, token: str) -> Principal:
+def authenticate(store: RevisionStore | None, token: str) -> Principal:
     """The user a token belongs to, or 401 saying why not: unknown, expired (and when), or the user disabled."""
     found = store.user_by_token_hash(hash_token(token)) if store is not None else None
     if found is None:

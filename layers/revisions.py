@@ -6,7 +6,8 @@ replaces a layer stores the whole layer (`kind` = `full`).  The layer as of any 
 revision before it (or the shipped dataset, when there is none) with the deltas since applied in order; history
 is linear, a rollback is a new delta back to an old state, and nothing is ever overwritten.
 SQLite's journal makes a killed process leave no partial revision; WAL mode lets readers go on while one
-writer commits; `BEGIN IMMEDIATE` serialises writers.
+writer commits; `BEGIN IMMEDIATE` serialises writers.  `RevisionStore` is what every store offers (the PostGIS
+store, layers/store_postgis.py, keeps the same tables in a database that several hosts share).
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import sqlite3
 import sys
 import threading
 import time
-import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -124,40 +124,136 @@ def _frame(rows: list) -> gpd.GeoDataFrame:
     return frame
 
 
-# How often `Store.wait_changed` reads the store's version: a commit reaches every worker process within about
-# this (plus the time to apply it), well inside the second they promise; a read of one row costs microseconds.
-WATCH_POLL_SECONDS = 0.1
-
-# Stores of this process, whose connections a forked child must not use (see `_after_fork`).
-_STORES: weakref.WeakSet[Store] = weakref.WeakSet()
-# Connections a forked child inherited: kept referenced and never closed there — SQLite forbids using a connection
-# across fork, and closing it in the child could checkpoint or unlock what the parent still uses.
-_INHERITED: list[threading.local] = []
-
-
-def _after_fork() -> None:
-    """In a forked child (`planmap serve --workers N`): every store opens connections of its own."""
-    for store in list(_STORES):
-        _INHERITED.append(store._local)
-        store._local = threading.local()
-
-
-os.register_at_fork(after_in_child=_after_fork)
-
-
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-class Store:
+def fault_pause() -> None:
+    """Fault injection for tests: PLANMAP_FAULT_PAUSE_BEFORE_COMMIT seconds of sleep inside a write transaction,
+    so that a test can kill the process there and find no partial revision."""
+    pause = float(os.environ.get("PLANMAP_FAULT_PAUSE_BEFORE_COMMIT", "0") or 0)
+    if pause:
+        print(f"planmap: fault injection: pausing {pause:g} s before commit", file=sys.stderr, flush=True)
+        time.sleep(pause)
+
+
+WAIT_POLL_SECONDS = 0.1  # how often `wait_changed` reads the version of a store that cannot notify: 10 reads a second
+# cost nothing next to a request, and an edit reaches other processes well within the 1 s they are promised
+
+
+class RevisionStore:
+    """What every store offers the workspace, the accounts and the CLI; the SQLite `Store` and the PostGIS
+    `PostgisStore` implement the same methods over the same tables.
+
+    `folder` is a local folder for scratch files (layers/scratch.py); `spec` is what opens the store again
+    (a folder path or a postgresql:// URL, see layers/stores.py)."""
+
+    folder: Path
+    spec: str
+
+    def version(self) -> int:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Close this thread's connection before a fork (`planmap serve --workers`): nothing by default."""
+
+    def wait_changed(self, version: int, timeout: float) -> int:
+        """The store's version as soon as it differs from `version`, or after `timeout` seconds (polling)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            current = self.version()
+            left = deadline - time.monotonic()
+            if current != version or left <= 0:
+                return current
+            time.sleep(min(WAIT_POLL_SECONDS, left))
+
+    def commit_changes(self, layer: str, puts: gpd.GeoDataFrame | None, deleted: list[int] | tuple[int, ...] = (),
+                       **kwargs) -> Revision:
+        raise NotImplementedError
+
+    def revision(self, revision_id: int) -> Revision:
+        raise NotImplementedError
+
+    def lineage(self, revision_id: int, since: int | None = None) -> list[tuple[int, bool, int | None]]:
+        raise NotImplementedError
+
+    def changes(self, revision_id: int) -> Changes:
+        raise NotImplementedError
+
+    def revision_ids(self, layer: str) -> list[int]:
+        raise NotImplementedError
+
+    def head(self, layer: str) -> int | None:
+        raise NotImplementedError
+
+    def heads(self) -> dict[str, int]:
+        raise NotImplementedError
+
+    def layers_with_revisions(self) -> list[str]:
+        raise NotImplementedError
+
+    def internal_layers(self) -> set[str]:
+        raise NotImplementedError
+
+    def set_internal(self, layer: str, internal: bool, author: str) -> None:
+        raise NotImplementedError
+
+    def add_user(self, name: str, role: str, token_hash: str, created_by: str, expires: str) -> bool:
+        raise NotImplementedError
+
+    def set_token(self, name: str, token_hash: str, expires: str) -> bool:
+        raise NotImplementedError
+
+    def set_disabled(self, name: str, disabled: bool) -> bool:
+        raise NotImplementedError
+
+    def user_by_token_hash(self, token_hash: str) -> dict | None:
+        raise NotImplementedError
+
+    def users(self) -> list[dict]:
+        raise NotImplementedError
+
+    def commit_snapshot(self, layer: str, frame: gpd.GeoDataFrame, *, author: str, action: str,
+                        source_file: str | None = None, report: dict | None = None,
+                        counts: tuple[int, int, int] = (0, 0, 0), expected_head: int | None | bool = False
+                        ) -> Revision:
+        """Store `frame` (CRS84, index = feature ids) as the whole layer's new head revision."""
+        return self.commit_changes(layer, frame, full=True, feature_count=len(frame), author=author, action=action,
+                                   source_file=source_file, report=report, counts=counts,
+                                   expected_head=expected_head)
+
+    def history(self, layer: str) -> list[Revision]:
+        return [self.revision(i) for i in self.revision_ids(layer)]
+
+    def snapshot(self, revision_id: int, base: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
+        """The whole layer as of one revision (CRS84, index = feature ids, in id order): its last full revision,
+        or `base` (the shipped layer) when it has none, with the deltas since applied."""
+        frame = base
+        for revision, _full, _parent in self.lineage(revision_id):
+            change = self.changes(revision)
+            if change.full or frame is None:
+                frame = change.puts
+                continue
+            touched = set(change.deleted) | set(change.puts.index.tolist())
+            kept = frame[~frame.index.isin(list(touched))]
+            puts = change.puts
+            if len(puts) and puts.geometry.name != kept.geometry.name:
+                puts = puts.rename_geometry(kept.geometry.name)
+            frame = gpd.GeoDataFrame(pd.concat([kept, puts]) if len(puts) else kept,
+                                     geometry=kept.geometry.name, crs="OGC:CRS84").sort_index()
+        return frame if frame is not None else _frame([])
+
+
+class Store(RevisionStore):
     """Layer revisions, layer settings and users in one SQLite file under PLANMAP_STORE."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
+        self.spec = str(self.folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.path = self.folder / "planmap-store.sqlite"
         self._local = threading.local()
-        _STORES.add(self)
+        self._pid = os.getpid()
         with self.connect() as db:
             db.executescript(SCHEMA)
             for table, column, definition in MIGRATIONS:
@@ -168,7 +264,11 @@ class Store:
     @contextmanager
     def connect(self):
         """This thread's connection to the store, opened once: opening and closing one per call made each edit pay
-        for a WAL checkpoint (the last connection to close checkpoints)."""
+        for a WAL checkpoint (the last connection to close checkpoints).  A forked child (a server worker) opens
+        its own: SQLite connections must not cross a fork, so the parent's are left alone, never used or closed."""
+        if self._pid != os.getpid():
+            self._inherited = self._local  # kept referenced: closing them here could disturb the parent's locks
+            self._local, self._pid = threading.local(), os.getpid()
         db = getattr(self._local, "db", None)
         if db is None:
             db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=True)
@@ -204,18 +304,6 @@ class Store:
         with self.connect() as db:
             return int(db.execute("SELECT version FROM store_version WHERE id = 1").fetchone()[0])
 
-    def wait_changed(self, version: int, timeout: float) -> int:
-        """The store's version as soon as it differs from `version`, or after `timeout` seconds (SQLite has no
-        notifications: the version is read every WATCH_POLL_SECONDS)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            current = self.version()
-            remaining = deadline - time.monotonic()
-            if current != version or remaining <= 0:
-                return current
-            time.sleep(min(WATCH_POLL_SECONDS, remaining))
-
-    # -- revisions --------------------------------------------------------------------------------------------
     def head(self, layer: str) -> int | None:
         with self.connect() as db:
             row = db.execute("SELECT revision FROM layer_head WHERE layer = ?", (layer,)).fetchone()
@@ -259,22 +347,10 @@ class Store:
             if deleted and not full:
                 db.executemany("INSERT INTO features (revision, fid, properties, geometry, deleted) "
                                "VALUES (?, ?, '{}', NULL, 1)", [(revision, int(f)) for f in deleted])
-            pause = float(os.environ.get("PLANMAP_FAULT_PAUSE_BEFORE_COMMIT", "0") or 0)
-            if pause:  # fault injection for tests: a process killed here must leave no partial revision
-                print(f"planmap: fault injection: pausing {pause:g} s before commit", file=sys.stderr, flush=True)
-                time.sleep(pause)
+            fault_pause()  # a process killed here must leave no partial revision
             db.execute("INSERT INTO layer_head (layer, revision) VALUES (?, ?) "
                        "ON CONFLICT(layer) DO UPDATE SET revision = excluded.revision", (layer, revision))
         return self.revision(revision)
-
-    def commit_snapshot(self, layer: str, frame: gpd.GeoDataFrame, *, author: str, action: str,
-                        source_file: str | None = None, report: dict | None = None,
-                        counts: tuple[int, int, int] = (0, 0, 0), expected_head: int | None | bool = False
-                        ) -> Revision:
-        """Store `frame` (CRS84, index = feature ids) as the whole layer's new head revision."""
-        return self.commit_changes(layer, frame, full=True, feature_count=len(frame), author=author, action=action,
-                                   source_file=source_file, report=report, counts=counts,
-                                   expected_head=expected_head)
 
     def revision(self, revision_id: int) -> Revision:
         if not 0 < revision_id < 2**63:
@@ -286,10 +362,10 @@ class Store:
             raise KeyError(revision_id)
         return Revision(*row[:-1], json.loads(row[-1]) if row[-1] else None)
 
-    def history(self, layer: str) -> list[Revision]:
+    def revision_ids(self, layer: str) -> list[int]:
+        """The layer's revisions, newest first."""
         with self.connect() as db:
-            ids = [r[0] for r in db.execute("SELECT id FROM revisions WHERE layer = ? ORDER BY id DESC", (layer,))]
-        return [self.revision(i) for i in ids]
+            return [r[0] for r in db.execute("SELECT id FROM revisions WHERE layer = ? ORDER BY id DESC", (layer,))]
 
     def lineage(self, revision_id: int, since: int | None = None) -> list[tuple[int, bool, int | None]]:
         """(revision, full?, parent) from the last full revision at or before `revision_id` — or from the layer's
@@ -317,24 +393,6 @@ class Store:
                               "ORDER BY fid", (revision_id,)).fetchall()
         puts = [r for r in rows if not r[3]]
         return Changes(kind[0] == "full", _frame(puts), [int(r[0]) for r in rows if r[3]])
-
-    def snapshot(self, revision_id: int, base: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
-        """The whole layer as of one revision (CRS84, index = feature ids, in id order): its last full revision,
-        or `base` (the shipped layer) when it has none, with the deltas since applied."""
-        frame = base
-        for revision, _full, _parent in self.lineage(revision_id):
-            change = self.changes(revision)
-            if change.full or frame is None:
-                frame = change.puts
-                continue
-            touched = set(change.deleted) | set(change.puts.index.tolist())
-            kept = frame[~frame.index.isin(list(touched))]
-            puts = change.puts
-            if len(puts) and puts.geometry.name != kept.geometry.name:
-                puts = puts.rename_geometry(kept.geometry.name)
-            frame = gpd.GeoDataFrame(pd.concat([kept, puts]) if len(puts) else kept,
-                                     geometry=kept.geometry.name, crs="OGC:CRS84").sort_index()
-        return frame if frame is not None else _frame([])
 
     # -- settings ---------------------------------------------------------------------------------------------
     def internal_layers(self) -> set[str]:

@@ -4,12 +4,12 @@ Readers never wait on writers.  A request takes the current `Dataset` (an immuta
 A change is committed to the store first (one transaction), then the affected layer is updated — incrementally
 for an edit, built anew for an import — outside any lock a reader takes, and the new Dataset is published by one
 reference swap; requests in flight keep the snapshot they started with.  Another process writing the same store
-(e.g. `planmap import` while the server runs, or another worker of `planmap serve --workers N`) is picked up by
-the watcher thread (`start_watching`) as soon as the store's version changes, or else within a second by whichever
-request finds the check due; the others go on with the snapshot they have.  Workers of one host also share a
-`VersionBoard`: a commit posts the store's new version there, and a request of another worker that finds itself
-behind catches up before it reads (waiting at most CATCH_UP_WAIT_SECONDS), so whoever saved a change reads it back
-whichever worker answers.
+(e.g. `planmap import` while the server runs, another worker of `planmap serve --workers N`, or another host on a
+PostGIS store) is picked up by the watcher thread (`start_watching`) as soon as the store's version changes (a
+PostGIS store notifies; SQLite is polled), or else within a second by whichever request finds the check due; the
+others go on with the snapshot they have.  Workers of one host also share a `VersionBoard`: a commit posts the
+store's new version there, and a request of another worker that finds itself behind catches up before it reads
+(waiting at most CATCH_UP_WAIT_SECONDS), so whoever saved a change reads it back whichever worker answers.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from layers.checks import CheckEngine
 from layers.dataset import Dataset, Edit, Layer, layer_from_frame
 from layers.features import next_fid, numbered
 from layers.prepared import PreparedCache
-from layers.revisions import Revision, StaleHead, Store
+from layers.revisions import Revision, RevisionStore, StaleHead
 from layers.rules import RuleBook
 
 log = logging.getLogger("planmap")
@@ -58,7 +58,7 @@ class Workspace:
 
     REFRESH_SECONDS = 1.0
 
-    def __init__(self, base: Dataset, store: Store | None = None, rules: RuleBook | None = None,
+    def __init__(self, base: Dataset, store: RevisionStore | None = None, rules: RuleBook | None = None,
                  cache: PreparedCache | None = None) -> None:
         self.base = base
         self.store = store
@@ -169,7 +169,7 @@ class Workspace:
         if self.cache is None:
             return build()
         made = self.store.revision(revision)
-        where = getattr(self.store, "path", None) or getattr(self.store, "url", None) or id(self.store)
+        where = self.store.spec  # the store (a folder or a database URL): revision ids are its own
         key = self.cache.key("revision", where, layer_id, revision, made.created, made.feature_count)
         return self.cache.get_or_build(key, meta, build)
 
@@ -263,7 +263,7 @@ class Workspace:
         return dataset.derived("check_engine", lambda ds: CheckEngine(ds, rules))
 
     # -- changes ------------------------------------------------------------------------------------------------
-    def _require_store(self) -> Store:
+    def _require_store(self) -> RevisionStore:
         if self.store is None:
             raise Unavailable("this server has no writable store", "Máy chủ không có kho dữ liệu ghi được")
         return self.store

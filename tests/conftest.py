@@ -198,3 +198,54 @@ def browser():
         chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+# ------------------------------------------------------------------------------------ the stores
+STORE_KINDS = ["sqlite", "postgis"]  # every store-level test runs against both
+
+
+@pytest.fixture(scope="session")
+def postgis():
+    """A private PostgreSQL + PostGIS cluster for the session (tests/postgis.py); the tests fail, never skip, when
+    Debian's packages are missing."""
+    from tests import postgis as pg
+
+    bindir, missing = pg.binaries()
+    if bindir is None:
+        pytest.fail(f"{missing}: install {pg.PACKAGES}")
+    cluster = pg.Cluster(bindir)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def new_store_spec(request, kind: str, folder: Path) -> str:
+    """A fresh, empty store of `kind`: a folder (SQLite) or a new database of the session's cluster (PostGIS)."""
+    if kind == "sqlite":
+        return str(folder)
+    return request.getfixturevalue("postgis").new_database()
+
+
+def new_store(request, kind: str, folder: Path):
+    """A fresh, empty store of `kind`, opened (scratch files in `folder`)."""
+    from layers.stores import open_store
+
+    return open_store(new_store_spec(request, kind, folder), folder)
+
+
+def store_env(spec: str, folder: Path) -> dict[str, str]:
+    """The settings that make `planmap` use the store `spec` (with its scratch files in `folder`)."""
+    return {"PLANMAP_STORE": spec, "PLANMAP_SCRATCH": str(folder)}
+
+
+@pytest.fixture(params=STORE_KINDS)
+def store_kind(request) -> str:
+    return request.param
+
+
+def reopen(store):
+    """The same store opened again, as another process or a restarted server would."""
+    from layers.stores import open_store
+
+    return open_store(store.spec, store.folder)

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import DATA, REPO, ServedProcess
+from tests.conftest import DATA, REPO, STORE_KINDS, ServedProcess, new_store_spec, store_env
 
 ADMIN = "test-admin-secret-1234567890"
 
@@ -29,11 +29,17 @@ def draft_geojson(path: Path, names: list[str], lon: float = 105.85) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def service(tmp_path_factory):
-    store = tmp_path_factory.mktemp("store")
-    with ServedProcess("--data", str(DATA), env={"PLANMAP_STORE": str(store), "PLANMAP_ADMIN_TOKEN": ADMIN}) as s:
-        s.store = store
+def a_store(request, kind: str, folder: Path) -> tuple[str, Path, dict[str, str]]:
+    """A fresh store of `kind`: its spec, the folder of its scratch files, and the settings naming both."""
+    spec = new_store_spec(request, kind, folder)
+    return spec, folder, store_env(spec, folder)
+
+
+@pytest.fixture(scope="module", params=STORE_KINDS)
+def service(request, tmp_path_factory):
+    spec, scratch, env = a_store(request, request.param, tmp_path_factory.mktemp("store"))
+    with ServedProcess("--data", str(DATA), env={**env, "PLANMAP_ADMIN_TOKEN": ADMIN}) as s:
+        s.store, s.scratch, s.kind = spec, scratch, request.param
         yield s
 
 
@@ -53,7 +59,16 @@ def auth(token: str) -> dict:
 
 
 def test_tokens_are_stored_only_as_hashes(service, tokens):
-    raw = (service.store / "planmap-store.sqlite").read_bytes()
+    if service.kind == "sqlite":
+        raw = (service.scratch / "planmap-store.sqlite").read_bytes()
+    else:  # every row of every table of the store, as text
+        import psycopg
+
+        with psycopg.connect(service.store) as db:
+            tables = [r[0] for r in db.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'planmap'")]
+            raw = "".join(db.execute(f"SELECT coalesce(string_agg(t::text, ''), '') FROM planmap.{t} t").fetchone()[0]
+                          for t in tables).encode()
+        assert b"lan" in raw  # the users are there
     for token in tokens.values():
         assert token.encode() not in raw
     listing = httpx.get(f"{service.url}/users", headers=auth(tokens["admin"])).json()["users"]
@@ -61,7 +76,7 @@ def test_tokens_are_stored_only_as_hashes(service, tokens):
 
 
 def test_cli_adds_a_user_and_prints_a_working_token(service):
-    env = {**os.environ, "PLANMAP_STORE": str(service.store)}
+    env = {**os.environ, **store_env(service.store, service.scratch)}
     result = subprocess.run([sys.executable, "-m", "api.cli", "users", "add", "thu", "--role", "planner"],
                             capture_output=True, text=True, cwd=REPO, env=env)
     assert result.returncode == 0, result.stderr
@@ -198,9 +213,9 @@ def test_proposals_register_saves_checked_proposals_as_an_internal_layer(service
                      headers=planner).json()["properties"]["status"] == "approved"
 
 
-def test_revisions_rollback_and_persistence_across_restart(tmp_path):
-    store = tmp_path / "store"
-    env = {"PLANMAP_STORE": str(store), "PLANMAP_ADMIN_TOKEN": ADMIN}
+def test_revisions_rollback_and_persistence_across_restart(request, store_kind, tmp_path):
+    _, _, env = a_store(request, store_kind, tmp_path / "store")
+    env["PLANMAP_ADMIN_TOKEN"] = ADMIN
     first = draft_geojson(tmp_path / "v1.geojson", ["CCN Dự thảo A", "CCN Dự thảo B"])
     second = draft_geojson(tmp_path / "v2.geojson", ["CCN Dự thảo C"])
     with ServedProcess("--data", str(DATA), env=env) as s:
@@ -225,9 +240,9 @@ def test_revisions_rollback_and_persistence_across_restart(tmp_path):
         assert len(history["revisions"]) == 3
 
 
-def test_an_import_killed_before_commit_leaves_no_partial_revision(tmp_path):
-    store = tmp_path / "store"
-    env = {**os.environ, "PLANMAP_STORE": str(store)}
+def test_an_import_killed_before_commit_leaves_no_partial_revision(request, store_kind, tmp_path):
+    _, _, store_settings = a_store(request, store_kind, tmp_path / "store")
+    env = {**os.environ, **store_settings}
     first = draft_geojson(tmp_path / "first.geojson", ["CCN Một"])
     done = subprocess.run([sys.executable, "-m", "api.cli", "import", str(first), "--layer", "draft_clusters"],
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
@@ -246,7 +261,7 @@ def test_an_import_killed_before_commit_leaves_no_partial_revision(tmp_path):
     history = subprocess.run([sys.executable, "-m", "api.cli", "history", "draft_clusters"], cwd=REPO, env=env,
                              capture_output=True, text=True, timeout=120).stdout
     assert len(history.strip().splitlines()) == 1 and "first.geojson" in history
-    with ServedProcess("--data", str(DATA), env={"PLANMAP_STORE": str(store), "PLANMAP_ADMIN_TOKEN": ADMIN}) as s:
+    with ServedProcess("--data", str(DATA), env={**store_settings, "PLANMAP_ADMIN_TOKEN": ADMIN}) as s:
         doc = httpx.get(f"{s.url}/collections/draft_clusters/items", headers=auth(ADMIN)).json()
         assert [f["properties"]["name"] for f in doc["features"]] == ["CCN Một"]
 
@@ -268,9 +283,9 @@ def test_a_refused_upload_says_why_and_leaves_the_layer_as_it_was(service, token
     assert httpx.get(f"{url}/items?limit=1").json()["numberMatched"] == count
 
 
-def test_a_server_killed_during_an_import_leaves_no_partial_revision(tmp_path):
-    store = tmp_path / "store"
-    env = {"PLANMAP_STORE": str(store), "PLANMAP_ADMIN_TOKEN": ADMIN}
+def test_a_server_killed_during_an_import_leaves_no_partial_revision(request, store_kind, tmp_path):
+    _, store, env = a_store(request, store_kind, tmp_path / "store")  # `store`: where its scratch files go
+    env["PLANMAP_ADMIN_TOKEN"] = ADMIN
     first = draft_geojson(tmp_path / "first.geojson", ["CCN Một", "CCN Hai"])
     second = draft_geojson(tmp_path / "second.geojson", [f"CCN {i}" for i in range(40)])
     with ServedProcess("--data", str(DATA), env=env) as s:

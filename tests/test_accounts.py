@@ -20,7 +20,7 @@ from api import models
 from geo.errors import Unauthorized
 from layers.accounts import DEFAULT_TOKEN_DAYS, MAX_TOKEN_DAYS, authenticate, list_users
 from layers.revisions import Store
-from tests.conftest import ADMIN_TOKEN, REPO
+from tests.conftest import ADMIN_TOKEN, REPO, STORE_KINDS, new_store, store_env
 from tests.small_world import X0, Y0, lonlat, site
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -28,9 +28,9 @@ PLANNER_NAME = "nguyenvanhung"  # a name found nowhere else in planmap, so any l
 SECRET_FILE = "ban_ve_noi_bo_2026.geojson"
 
 
-@pytest.fixture(scope="module")
-def store(tmp_path_factory) -> Store:
-    return Store(tmp_path_factory.mktemp("accounts-store"))
+@pytest.fixture(scope="module", params=STORE_KINDS)
+def store(request, tmp_path_factory):
+    return new_store(request, request.param, tmp_path_factory.mktemp("accounts-store"))
 
 
 @pytest.fixture(scope="module")
@@ -69,11 +69,15 @@ def works(client, token: str) -> bool:
                       headers=bearer(token)).status_code == 200
 
 
-def expire(store: Store, name: str) -> None:
+def expire(store, name: str) -> None:
     """Time passes: the user's token expired yesterday."""
     yesterday = (dt.datetime.now(dt.UTC) - dt.timedelta(days=1)).isoformat(timespec="seconds")
-    with sqlite3.connect(store.path) as db:
-        db.execute("UPDATE users SET expires = ? WHERE name = ?", (yesterday, name))
+    if isinstance(store, Store):
+        with sqlite3.connect(store.path) as db:
+            db.execute("UPDATE users SET expires = ? WHERE name = ?", (yesterday, name))
+        return
+    with store.connect() as db:
+        db.execute("UPDATE users SET expires = %s WHERE name = %s", (yesterday, name))
 
 
 # ---------------------------------------------------------------------------------------------------- expiry
@@ -145,7 +149,7 @@ def test_a_new_token_replaces_the_old_one(client):
 
 
 def test_the_users_command_adds_renews_disables_and_enables(client, store):
-    env = {**os.environ, "PLANMAP_STORE": str(store.folder)}
+    env = {**os.environ, **store_env(store.spec, store.folder)}
 
     def planmap(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "api.cli", "users", *args], capture_output=True, text=True,
