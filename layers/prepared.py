@@ -13,6 +13,7 @@ changed source gets a new key.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import logging
@@ -67,8 +68,15 @@ class PreparedCache:
         layer = self.open(key, meta)
         if layer is not None:
             return layer
-        self._discard(key)  # an unreadable entry (a disk error, an older planmap) is replaced, not kept
-        self.save(key, build())
+        # one process of the host prepares it (the workers of `planmap serve` all learn of an import at once);
+        # the others wait for the lock and map what it wrote
+        with open(self.folder / f".{key}.lock", "a+b") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            layer = self.open(key, meta)
+            if layer is not None:
+                return layer
+            self._discard(key)  # an unreadable entry (a disk error, an older planmap) is replaced, not kept
+            self.save(key, build())
         layer = self.open(key, meta)
         if layer is None:
             raise RuntimeError(f"prepared layer {key} was written but cannot be read")

@@ -122,14 +122,18 @@ def test_a_changed_source_is_prepared_again_and_the_old_entry_is_not_used(gpkg, 
     source.write_bytes(gpkg.read_bytes())
     cache = PreparedCache(tmp_path / "cache")
     first = load_dataset(source, cache=cache)
-    entries = set(os.listdir(cache.folder))
+    entries = _entries(cache)
     again = load_dataset(source, cache=cache)  # nothing new prepared
-    assert set(os.listdir(cache.folder)) == entries
+    assert _entries(cache) == entries
     assert len(again.get("points")) == 3000
     pyogrio.write_dataframe(_frame(10, 9, False), source, layer="points")  # the planner replaces a layer
     changed = load_dataset(source, cache=cache)
     assert len(changed.get("points")) == 10 and len(first.get("points")) == 3000
-    assert len(set(os.listdir(cache.folder)) - entries) == 2  # every layer of the changed file is new
+    assert len(_entries(cache) - entries) == 2  # every layer of the changed file is new
+
+
+def _entries(cache: PreparedCache) -> set[str]:
+    return {name for name in os.listdir(cache.folder) if not name.startswith(".")}
 
 
 def test_a_broken_or_half_written_entry_is_prepared_again(gpkg, tmp_path):
@@ -172,3 +176,35 @@ def test_a_derived_file_is_built_once_and_read_back(tmp_path):
 
     assert cache.file("x.bin", build) == b"relief" and cache.file("x.bin", build) == b"relief"
     assert built == [1] and not [p for p in cache.folder.iterdir() if p.name.startswith(".")]
+
+
+def _prepare_in_child(folder: str, gpkg: str, log: str) -> None:
+    import time as _time
+
+    from layers.dataset import load_dataset as _load
+
+    def build():
+        with open(log, "a") as out:
+            out.write(f"{os.getpid()}\n")
+        _time.sleep(0.5)  # long enough for the other process to find the entry missing too
+        return _load(Path(gpkg)).get("points")
+
+    PreparedCache(Path(folder)).get_or_build("same-source", default_meta("points"), build)
+
+
+def test_processes_learning_of_one_source_at_once_prepare_it_once(gpkg, tmp_path):
+    """The workers of a host all learn of an import at the same moment: one prepares, the others map it."""
+    import multiprocessing
+
+    log = tmp_path / "builds.txt"
+    context = multiprocessing.get_context("fork")
+    children = [context.Process(target=_prepare_in_child, args=(str(tmp_path / "cache"), str(gpkg), str(log)))
+                for _ in range(3)]
+    for child in children:
+        child.start()
+    for child in children:
+        child.join(60)
+    assert [c.exitcode for c in children] == [0, 0, 0]
+    assert len(log.read_text().split()) == 1
+    layer = PreparedCache(tmp_path / "cache").open("same-source", default_meta("points"))
+    assert layer is not None and len(layer) == 3000
