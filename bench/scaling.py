@@ -210,6 +210,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=OUT / "scaling.json")
     args = ap.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stopped: the hosts and the cluster are still stopped
     OUT.mkdir(exist_ok=True)
     if not GPKG.exists():
         log(f"generating {GPKG}")
