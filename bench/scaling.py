@@ -132,11 +132,12 @@ def put(conn: http.client.HTTPConnection, token: str, feature: dict, name: str) 
     return r.status, (time.perf_counter() - t0) * 1000
 
 
-def load_phase(a: Host, b: Host, token: str, targets: list[dict]) -> dict:
-    """8 readers per host for LOAD_SECONDS while a planner edits through host A as fast as answers come."""
+def load_phase(a: Host, b: Host, token: str, targets: list[dict], readers: int = READERS) -> dict:
+    """`readers` connections per host for LOAD_SECONDS while a planner edits through host A as fast as answers
+    come (readers=0: the edits alone)."""
     url = f"/collections/bench_points/items?bbox={BBOX}&limit=1000"
-    wrks = {h.name: subprocess.Popen(wrk_cmd(h.url + url, READERS, LOAD_SECONDS), stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL, text=True) for h in (a, b)}
+    wrks = {h.name: subprocess.Popen(wrk_cmd(h.url + url, readers, LOAD_SECONDS), stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, text=True) for h in (a, b)} if readers else {}
     time.sleep(0.5)
     conn = http.client.HTTPConnection("127.0.0.1", a.port, timeout=120)
     ms, errors, i = [], 0, 0
@@ -240,6 +241,8 @@ def main() -> int:
             log(f"host b: restart on its prepared layers {result['restart_s']['b']:.1f} s")
             token = planner_token(a)
             targets = edit_targets(a)
+            result["edits_alone"] = load_phase(a, b, token, targets, readers=0)
+            log(f"edits alone: {json.dumps(result['edits_alone'])}")
             result["load"] = load_phase(a, b, token, targets)
             log(f"load: {json.dumps(result['load'])}")
             result["lag"] = lag_phase(a, b, token, targets)
