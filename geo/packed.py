@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-# Buffers a RowBytes may point into before `compacted` copies the rows into one: each edit adds one, and a join
-# pays a little per buffer its rows come from.
+# Buffers a RowBytes may point into before `compacted` copies the edited rows into one: each edit adds one, and a
+# join pays a little per buffer its rows come from.
 MAX_SEGMENTS = 64
 
 
@@ -183,7 +183,19 @@ class RowBytes:
         return out
 
     def compacted(self) -> RowBytes:
-        """The same rows copied into one buffer (in row order), dropping items no row uses any more."""
+        """The rows of every edit's buffer copied into one, the first buffer (the prepared, often memory-mapped,
+        one) kept as it is: the cost is the edited rows', not the layer's, and mapped pages stay shared."""
+        edited = np.flatnonzero(self.segment != 0)
+        first = self.segments[0]
+        heads = self.head_lengths(edited) if all(s.heads is not None for s in self.segments) else None
+        packed = PackedBytes.from_items(self.items(edited), heads, sep=first.separator)
+        segment = (self.segment != 0).astype(np.int32)
+        item = self.item.copy()
+        item[edited] = np.arange(len(edited), dtype=np.int64)
+        return RowBytes((first, packed), segment, item)
+
+    def flattened(self) -> RowBytes:
+        """The same rows copied into one buffer (in row order), e.g. to be written as a prepared layer."""
         rows = np.arange(len(self))
         offsets = np.zeros(len(self) + 1, dtype=np.int64)
         np.cumsum(self.lengths(rows), out=offsets[1:])

@@ -27,7 +27,8 @@ from layers.catalog import CollectionMeta, default_meta, load_catalog
 # What a layer's cache keeps when an edit derives a new layer from it: what depends on its fields, not its rows.
 KEPT_ACROSS_EDITS = frozenset({"field_rules"})
 
-# Edits kept as separate rows before a layer's frame is assembled anew (each assembly copies the whole layer).
+# Edits kept as separate frames of rows before they are merged into one (the layer's own table is never copied
+# for an edit).
 MAX_PENDING_EDITS = 256
 
 # The CRSs whose encoding of every feature is prepared once (not reprojected per request): storage (CRS84) and
@@ -154,10 +155,14 @@ class Layer:
     def _sources(self) -> tuple[FrameSource, list[gpd.GeoDataFrame], np.ndarray]:
         """Where each row's attributes are: (root table, edited rows since, per row its root row or -1-k for the
         k-th edited row)."""
-        if self._pending is not None and len(self._pending[1]) < MAX_PENDING_EDITS:
-            return self._pending
-        frame = self.frame
-        return FrameSource(frame), [], np.arange(len(frame), dtype=np.int64)
+        if self._pending is None:
+            frame = self.frame
+            return FrameSource(frame), [], np.arange(len(frame), dtype=np.int64)
+        root, put_frames, source = self._pending
+        if len(put_frames) >= MAX_PENDING_EDITS:  # the edited rows merged into one frame; their numbering is kept
+            merged = pd.concat(put_frames)
+            put_frames = [gpd.GeoDataFrame(merged, geometry=put_frames[0].geometry.name, crs=put_frames[0].crs)]
+        return root, put_frames, source
 
     @property
     def bounds(self) -> tuple[float, float, float, float]:

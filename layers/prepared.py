@@ -150,9 +150,9 @@ def _write(folder: Path, layer: Layer) -> None:
     for crs in PREPARED_CRS:
         encoded = layer.encoded[crs.code]
         packed = encoded.segments[0] if len(encoded.segments) == 1 and _is_identity(encoded.item) \
-            else encoded.compacted().segments[0]
+            else encoded.flattened().segments[0]
         packed.save(folder, _file_name(crs.code))
-    wkb = layer.wkb if len(layer.wkb.segments) == 1 and _is_identity(layer.wkb.item) else layer.wkb.compacted()
+    wkb = layer.wkb if len(layer.wkb.segments) == 1 and _is_identity(layer.wkb.item) else layer.wkb.flattened()
     wkb.segments[0].save(folder, "wkb")
     frame = layer.frame
     attrs = pd.DataFrame(frame.drop(columns=frame.geometry.name))

@@ -16,6 +16,7 @@ import pytest
 import shapely
 
 from geo.crs import CRS84, parse_crs
+from geo.packed import MAX_SEGMENTS
 from layers.catalog import default_meta
 from layers.dataset import Dataset, layer_from_frame, load_dataset
 from layers.prepared import PreparedCache
@@ -102,7 +103,7 @@ def test_edits_of_a_mapped_layer_equal_edits_of_a_built_one(gpkg, tmp_path):
     load_dataset(gpkg, cache=cache)
     a, b = load_dataset(gpkg).get("parcels"), load_dataset(gpkg, cache=cache).get("parcels")
     rng = np.random.default_rng(7)
-    for step in range(40):
+    for step in range(300):  # past the compaction of edit buffers (64) and the merge of edited rows (256)
         fid = int(rng.choice(a.fids))
         x, y = rng.uniform(105.6, 106.2, 2)
         put = gpd.GeoDataFrame({"name": [f"sửa {step}"], "kind": [step], "accuracy": ["exact"]},
@@ -113,6 +114,10 @@ def test_edits_of_a_mapped_layer_equal_edits_of_a_built_one(gpkg, tmp_path):
         box = _boxes(step, 1)[0]
         assert list(select_rows(a, FeatureQuery(bbox=box))) == list(select_rows(b, FeatureQuery(bbox=box)))
     assert _served(a, np.arange(len(a))) == _served(b, np.arange(len(b)))
+    encoded = b.encoded[CRS84.code]
+    assert len(encoded.segments) <= MAX_SEGMENTS + 1
+    assert isinstance(encoded.segments[0].buffer, mmap.mmap)  # compaction copies the edited rows, not the layer
+    assert b.frame.drop(columns="geometry").equals(a.frame.drop(columns="geometry"))
     truth = np.flatnonzero(shapely.intersects(a.geoms, shapely.box(105.8, 21.6, 105.9, 21.7)))
     assert list(select_rows(b, FeatureQuery(bbox=(105.8, 21.6, 105.9, 21.7)))) == list(truth)
 
