@@ -30,12 +30,15 @@ _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt parameters (malloc.h)
 
 
 def tune_allocator() -> None:
-    """Keep large response buffers in the heap (glibc only; elsewhere nothing changes)."""
+    """Once everything is loaded: give back what loading freed (preparing a million features leaves gigabytes of
+    free heap that the workers would inherit), then keep large response buffers in the heap (glibc only;
+    elsewhere nothing changes)."""
     import ctypes
     import ctypes.util
 
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.malloc_trim(0)
         libc.mallopt(_M_MMAP_THRESHOLD, MALLOC_MMAP_THRESHOLD_BYTES)
         libc.mallopt(_M_TRIM_THRESHOLD, MALLOC_TRIM_THRESHOLD_BYTES)
     except (OSError, AttributeError):
@@ -451,7 +454,6 @@ def serve(data: Path, catalog: Path, host: str, port: int, rules: Path, log_leve
     from api.server import listening_socket
     from api.server import serve as run_server
 
-    tune_allocator()
     cache = None if no_cache else _cache(cache_dir)
     dataset = _load(data, catalog, cache)
     rulebook = _rules(rules)
@@ -461,6 +463,7 @@ def serve(data: Path, catalog: Path, host: str, port: int, rules: Path, log_leve
     store = _store()
     app = create_app(dataset, rulebook, dem_path=dem if dem.exists() else None, osm_tiles=osm_tiles, store=store,
                      admin_token=os.environ.get("PLANMAP_ADMIN_TOKEN"), cache=cache)
+    tune_allocator()
     try:
         sock = listening_socket(host, port)
     except OSError as exc:
