@@ -33,16 +33,11 @@ def tune_allocator() -> None:
     """Once everything is loaded: give back what loading freed (preparing a million features leaves gigabytes of
     free heap that the workers would inherit), then keep large response buffers in the heap (glibc only;
     elsewhere nothing changes)."""
-    import ctypes
-    import ctypes.util
+    from geo.memory import give_back_free_memory, set_allocator_option
 
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.malloc_trim(0)
-        libc.mallopt(_M_MMAP_THRESHOLD, MALLOC_MMAP_THRESHOLD_BYTES)
-        libc.mallopt(_M_TRIM_THRESHOLD, MALLOC_TRIM_THRESHOLD_BYTES)
-    except (OSError, AttributeError):
-        pass
+    give_back_free_memory()
+    set_allocator_option(_M_MMAP_THRESHOLD, MALLOC_MMAP_THRESHOLD_BYTES)
+    set_allocator_option(_M_TRIM_THRESHOLD, MALLOC_TRIM_THRESHOLD_BYTES)
 
 
 def store_spec() -> str:

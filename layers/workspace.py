@@ -24,6 +24,7 @@ import geopandas as gpd
 import numpy as np
 
 from geo.errors import BadRequest, Conflict, NotFound, Unavailable
+from geo.memory import give_back_free_memory
 from layers.access import Principal
 from layers.catalog import default_meta
 from layers.checks import CheckEngine
@@ -97,6 +98,8 @@ class Workspace:
                 self.dataset = Dataset(layers, self.base.source,
                                        self.dataset.internal if internal is None else internal,
                                        catalog=self.base.catalog)
+        if changed:  # the replaced layer's arrays are freed: give the pages back (geo/memory.py)
+            give_back_free_memory()
 
     def _sync(self, blocking: bool = False, timeout: float = -1) -> None:
         """Catch up with revisions committed to the store (by any process).  Without `blocking`, a thread that
