@@ -82,10 +82,10 @@ def require_role(role: str):
 async def visible_dataset(request: Request, who: Annotated[Principal, Depends(caller)]) -> Dataset:
     """The layers this caller may see: internal layers only for planners and admins."""
     ws = request.app.state.workspace
-    if ws.behind() and who.role != "anonymous":
-        # another worker of this host committed: someone signed in reads what they (or a colleague) just saved
+    if ws.behind():  # another worker of this host committed: read what its author expects to read back (and a
+        # layer just hidden is hidden from everyone at once)
         await run_in_threadpool(ws.catch_up)
-    elif ws.refresh_due():  # caught up with in a thread of its own: anonymous readers never wait for an edit
+    elif ws.refresh_due():  # another process's commits are caught up with in a thread of their own
         ws.refresh(wait=False)
     return ws.snapshot(who.sees_internal)
 

@@ -61,7 +61,9 @@ def answer_read(scope: dict) -> tuple[int, list[tuple[bytes, bytes]], bytes] | N
     if len(query) != len(pairs):  # a repeated parameter: refused by the full way
         return None
     workspace = scope["app"].state.workspace
-    if workspace.refresh_due():  # anonymous readers never wait for another worker's edit (api/deps.py)
+    if workspace.behind():  # another worker of this host committed: catch up first, as api/deps.py does
+        workspace.catch_up()
+    elif workspace.refresh_due():
         workspace.refresh(wait=False)
     layer = workspace.snapshot(False).get(found.group(1))
     if layer is None:
