@@ -18,11 +18,12 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from api.work import ClientLanes
-from geo.errors import BadRequest, Forbidden, NotFound, Unauthorized, Unavailable
+from geo.errors import BadRequest, Forbidden, NotFound, PlanmapError, Unauthorized, Unavailable
 from layers.access import ANONYMOUS, Principal, same_secret
 from layers.accounts import authenticate
 from layers.checks import CheckEngine
 from layers.dataset import Dataset, Layer
+from layers.limits import MAX_QUERY_STRING_BYTES
 from layers.workspace import Workspace
 
 bearer = HTTPBearer(auto_error=False, scheme_name="bearerAuth",
@@ -121,7 +122,13 @@ async def base_url(request: Request) -> str:
 
 
 async def no_repeated_parameters(request: Request) -> None:
-    """Every query parameter at most once: a repeated one is a client mistake, never silently the first or last."""
+    """Every query parameter at most once: a repeated one is a client mistake, never silently the first or last.
+
+    It runs on the event loop for every request, so the query's length is checked first (MAX_QUERY_STRING_BYTES:
+    a 414 before any parsing); what follows is a scan of at most that many bytes."""
+    if len(request.scope.get("query_string", b"")) > MAX_QUERY_STRING_BYTES:
+        raise PlanmapError(f"the query is longer than {MAX_QUERY_STRING_BYTES} bytes",
+                           f"Chuỗi truy vấn dài quá {MAX_QUERY_STRING_BYTES} byte", status=414, code="URITooLong")
     seen: set[str] = set()
     for key, _ in request.query_params.multi_items():
         if key in seen:

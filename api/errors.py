@@ -110,7 +110,8 @@ def validation_error(exc: RequestValidationError) -> PlanmapError:
 class PlainErrorsAsProblems:
     """ASGI middleware: an error answered by the server's plumbing as plain text (Starlette's body limit replies
     `413 Content Too Large` itself when the Content-Length is over the route's limit) becomes a problem document
-    like every other refusal."""
+    like every other refusal.  ASGI middleware is a coroutine by nature; it only looks at response headers and,
+    for a refusal, encodes a problem of a few hundred bytes — no I/O, no work that grows with the request."""
 
     def __init__(self, app) -> None:
         self.app = app
@@ -164,16 +165,18 @@ def allowed_methods(request: Request) -> str:
 
 
 def install_handlers(app: FastAPI) -> None:
+    """Plain `def` handlers: Starlette runs them in its thread pool, so logging an incident or building the 405's
+    `Allow` table never holds the event loop."""
     @app.exception_handler(PlanmapError)
-    async def _planmap(_: Request, exc: PlanmapError) -> Response:
+    def _planmap(_: Request, exc: PlanmapError) -> Response:
         return problem_response(exc)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> Response:
+    def _validation(_: Request, exc: RequestValidationError) -> Response:
         return problem_response(validation_error(exc))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+    def _http(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 413:  # the body limit, counted while the body streamed in
             return problem_response(body_too_large(request.scope.get(MAX_BODY_SIZE_SCOPE_KEY)))
         headers = dict(exc.headers or {})
@@ -184,7 +187,7 @@ def install_handlers(app: FastAPI) -> None:
         return problem_response(error)
 
     @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> Response:
+    def _unexpected(_: Request, exc: Exception) -> Response:
         log.exception("unexpected error", exc_info=exc)
         return problem_response(PlanmapError("internal error; the incident was logged",
                                              "Lỗi hệ thống; sự cố đã được ghi lại", status=500, code="ServerError"))

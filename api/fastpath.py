@@ -22,6 +22,7 @@ from api.params import ItemParams, ItemsParams, crs_param, negotiate
 from api.responses import GEOJSON, GZIP_MINIMUM_BYTES
 from geo.errors import PlanmapError
 from layers import features
+from layers.limits import MAX_QUERY_STRING_BYTES
 
 ITEMS_PATH = re.compile(r"^/collections/([^/]+)/items(?:/([^/]+))?$")
 PREFIX = "/collections/"
@@ -50,6 +51,8 @@ def answer_read(scope: dict) -> tuple[int, list[tuple[bytes, bytes]], bytes] | N
     """(status, headers, body) of an anonymous item read, or None when the full way must answer it."""
     found = ITEMS_PATH.match(scope["path"])
     if found is None:
+        return None
+    if len(scope.get("query_string", b"")) > MAX_QUERY_STRING_BYTES:  # the full way refuses it (414)
         return None
     headers = {k.lower(): v for k, v in scope["headers"]}
     if b"authorization" in headers or b"gzip" in headers.get(b"accept-encoding", b"") \

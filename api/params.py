@@ -75,9 +75,11 @@ def accepted_by(parse: Callable[[str], object]) -> AfterValidator:
 
 def query_model(model: type[BaseModel]):
     """A dependency giving the query string validated by `model` (errors named as query parameters); the API
-    definition lists the model's fields as the route's query parameters (api/openapi.py reads `query_model`)."""
+    definition lists the model's fields as the route's query parameters (api/openapi.py reads `query_model`).
 
-    async def from_query_string(request: Request) -> BaseModel:
+    A plain `def`: validation runs parsers (bbox, CRS, dates) and must not hold the event loop."""
+
+    def from_query_string(request: Request) -> BaseModel:  # plain def: FastAPI validates it in its thread pool
         try:
             return model.model_validate(dict(request.query_params))
         except ValidationError as exc:

@@ -32,6 +32,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 from planmap_server import PlanmapServer  # noqa: E402
+from serving import tree_pids  # noqa: E402
 
 OUT = HERE / "out"
 DEFAULT_DATA = ROOT / "data" / "planmap.gpkg"
@@ -46,19 +47,6 @@ WORKERS_UP_S = 60
 # After the warm-up: let the workers' lazily started threads and freed memory settle before reading /proc.
 SETTLE_S = 1.0
 VN2000 = "http://www.opengis.net/def/crs/EPSG/0/9213"
-
-
-def children(pid: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry))
-    return sorted(found)
 
 
 def rollup(pid: int) -> dict[str, int]:
@@ -97,13 +85,13 @@ def measure(data: Path, workers: int) -> dict:
         with PlanmapServer(ROOT, data, {"PLANMAP_STORE": store, "WORKERS": str(workers)}) as server:
             first_answer_s = time.monotonic() - started
             deadline = time.monotonic() + WORKERS_UP_S
-            while workers > 1 and len(children(server.proc.pid)) < workers:
+            while workers > 1 and len(tree_pids(server.proc.pid)) - 1 < workers:
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"{workers} workers did not start")
                 time.sleep(0.1)
             requests = warm_up(server.url)
             time.sleep(SETTLE_S)
-            pids = [server.proc.pid, *children(server.proc.pid)]
+            pids = tree_pids(server.proc.pid)
             per_process = {pid: rollup(pid) for pid in pids}
     total = {key: sum(p.get(key, 0) for p in per_process.values())
              for key in ("Pss", "Rss", "Shared_Clean", "Shared_Dirty", "Private_Clean", "Private_Dirty")}

@@ -28,6 +28,7 @@ def _bytes_from_env(name: str, default: int) -> int:
 
 # ---------------------------------------------------------------------------------------------- request bodies
 MAX_BODY_BYTES = 5_000_000  # any request body unless its route allows more (imports) or less (checks)
+MAX_QUERY_STRING_BYTES = 16_384  # a URL's query: a bbox, filters and paging take a few hundred bytes
 MAX_PROPOSAL_BYTES = 2_000_000  # a proposal (POST /checks, /proposals) is one feature, not a dataset
 MAX_FEATURE_BYTES = 5_000_000  # one feature written to a layer (Part 4 create / replace)
 # An imported file; PLANMAP_MAX_UPLOAD_BYTES changes it for a deployment (and lets tests reach it cheaply).

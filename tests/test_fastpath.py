@@ -122,3 +122,28 @@ def test_what_the_short_way_takes_and_what_it_leaves(clients):
         _scope(app, "/collections/fuel_stations"),
     ]
     assert [answer_read(s) for s in left] == [None] * len(left)
+
+
+def test_an_overlong_query_is_refused_before_it_is_parsed(clients):
+    for client in clients:
+        resp = client.get("/collections/fuel_stations/items?name=" + "x" * 20_000, headers=PLAIN)
+        assert resp.status_code == 414 and resp.json()["code"] == "URITooLong"
+
+
+def test_handlers_and_query_models_that_do_work_are_not_run_on_the_event_loop(clients):
+    """Exception handlers (logging, the 405 table) and query-model validation are plain functions, which
+    Starlette and FastAPI run in their thread pool."""
+    import inspect
+
+    from api.openapi import _dependency_calls, api_routes
+
+    app = clients[0].app
+    from fastapi.exceptions import RequestValidationError
+    from starlette.exceptions import HTTPException
+
+    from geo.errors import PlanmapError
+
+    ours = [app.exception_handlers[k] for k in (PlanmapError, RequestValidationError, HTTPException, Exception)]
+    assert not any(inspect.iscoroutinefunction(h) for h in ours)
+    models = [call for route in api_routes(app) for call in _dependency_calls(route) if hasattr(call, "query_model")]
+    assert models and not any(inspect.iscoroutinefunction(call) for call in models)
