@@ -75,6 +75,7 @@ class _Grid:
             cell = cy0 * nx + cx0
         order = np.lexsort((rows, cell))
         self.rows = rows[order]
+        self.cell_bounds = np.ascontiguousarray(bounds[self.rows])  # the rows' boxes in the same (cell) order
         self.starts = np.searchsorted(cell[order], np.arange(nx * ny + 1)).astype(np.int64)
         self.multi = bool(len(span) and span.max() > 1)
 
@@ -86,21 +87,27 @@ class _Grid:
         cy1 = np.clip(((b[:, 3] - y0) // h).astype(np.int64), 0, ny - 1)
         return cx0, cy0, cx1, cy1
 
-    def candidates(self, box: tuple[float, float, float, float]) -> np.ndarray | None:
-        """Rows that may touch `box` (unsorted, possibly repeated), or None when a linear scan is cheaper."""
+    def candidates(self, box: tuple[float, float, float, float]) -> tuple[np.ndarray, np.ndarray] | None:
+        """Rows that may touch `box` (unsorted, possibly repeated) and their boxes, or None when a linear scan is
+        cheaper.  The boxes come from a copy kept in cell order: a query reads them from a few contiguous runs of
+        memory, not from one place per candidate all over the layer's box array."""
         (x0, y0), (w, h), (nx, ny) = self.origin, self.size, self.shape
         if box[2] < x0 or box[3] < y0 or box[0] > x0 + w * nx or box[1] > y0 + h * ny:
-            return self.big
+            return self.big, self.bounds[self.big]
         cx0, cx1 = (min(max(int((v - x0) // w), 0), nx - 1) for v in (box[0], box[2]))
         cy0, cy1 = (min(max(int((v - y0) // h), 0), ny - 1) for v in (box[1], box[3]))
-        starts = self.starts
-        count = sum(int(starts[cy * nx + cx1 + 1] - starts[cy * nx + cx0]) for cy in range(cy0, cy1 + 1))
-        if count > SCAN_SHARE * len(self.bounds):
+        starts = self.starts[[cy * nx + cx for cy in range(cy0, cy1 + 1) for cx in (cx0, cx1 + 1)]].tolist()
+        spans = list(zip(starts[::2], starts[1::2], strict=True))
+        if sum(b - a for a, b in spans) > SCAN_SHARE * len(self.bounds):
             return None
-        parts = [self.rows[starts[cy * nx + cx0]:starts[cy * nx + cx1 + 1]] for cy in range(cy0, cy1 + 1)]
+        rows = [self.rows[a:b] for a, b in spans]
+        boxes = [self.cell_bounds[a:b] for a, b in spans]
         if len(self.big):
-            parts.append(self.big)
-        return np.concatenate(parts) if len(parts) != 1 else parts[0]
+            rows.append(self.big)
+            boxes.append(self.bounds[self.big])
+        if len(rows) == 1:
+            return rows[0], boxes[0]
+        return np.concatenate(rows), np.concatenate(boxes)
 
 
 class SpatialIndex:
@@ -136,40 +143,55 @@ class SpatialIndex:
         index.size = len(bounds)
         return index
 
-    def intersecting(self, query: shapely.Geometry, rectangle: bool = False) -> np.ndarray:
-        """Rows (ascending) whose geometry intersects `query`; `rectangle`: the query is an axis-aligned box, so
-        rows whose box lies inside it (points among them) need no exact test."""
-        box = shapely.bounds(query).tolist()
+    def intersecting(self, query: shapely.Geometry | tuple[float, float, float, float],
+                     rectangle: bool = False) -> np.ndarray:
+        """Rows (ascending) whose geometry intersects `query` — a geometry, or a (minx, miny, maxx, maxy) box;
+        `rectangle`: the geometry is an axis-aligned box (a tuple always is), so rows whose box lies inside it
+        (points among them) need no exact test."""
+        if isinstance(query, tuple):
+            box, rectangle = list(query), True
+        else:
+            box = shapely.bounds(query).tolist()
+        x0, y0, x1, y1 = box
         found = self._grid.candidates(box)
         if found is None:  # most of the layer: scan every current row's box, already in row order
             b = self._bounds
-            touch = (b[:, 0] <= box[2]) & (b[:, 2] >= box[0]) & (b[:, 1] <= box[3]) & (b[:, 3] >= box[1])
-            rows = np.flatnonzero(touch)
+            rows = np.flatnonzero((b[:, 0] <= x1) & (b[:, 2] >= x0) & (b[:, 1] <= y1) & (b[:, 3] >= y0))
             b = b[rows]
+            settled = (b[:, 0] >= x0) & (b[:, 2] <= x1) & (b[:, 1] >= y0) & (b[:, 3] <= y1) if rectangle \
+                else np.zeros(len(rows), dtype=bool)
         else:
-            if self._grid_rows is not None:
-                found = self._grid_rows[found]
-                found = found[found >= 0]
+            rows, b = found
+            touch = (b[:, 0] <= x1) & (b[:, 2] >= x0) & (b[:, 1] <= y1) & (b[:, 3] >= y0)
+            rows, b = rows[touch], b[touch]
+            if self._grid_rows is not None:  # rows renumbered by edits since the grid was built (-1: gone)
+                rows = self._grid_rows[rows]
+                live = rows >= 0
+                rows, b = rows[live], b[live]
             if len(self._extra_rows):
-                found = np.concatenate([found, self._extra_rows])
-            b = self._bounds[found]
-            touch = (b[:, 0] <= box[2]) & (b[:, 2] >= box[0]) & (b[:, 1] <= box[3]) & (b[:, 3] >= box[1])
-            rows = found[touch]
-            rows.sort()
-            if len(rows) > 1 and (self._grid.multi or len(self._extra_rows) or len(self._grid.big)
-                                  or self._grid_rows is not None):
-                rows = rows[np.concatenate(([True], rows[1:] != rows[:-1]))]  # a row may be in several cells
-            b = self._bounds[rows]
-        if rectangle:
-            settled = (b[:, 0] >= box[0]) & (b[:, 2] <= box[2]) & (b[:, 1] >= box[1]) & (b[:, 3] <= box[3])
-        else:
-            settled = np.zeros(len(rows), dtype=bool)
+                e = self._bounds[self._extra_rows]
+                touch = (e[:, 0] <= x1) & (e[:, 2] >= x0) & (e[:, 1] <= y1) & (e[:, 3] >= y0)
+                rows, b = np.concatenate([rows, self._extra_rows[touch]]), np.concatenate([b, e[touch]])
+            settled = (b[:, 0] >= x0) & (b[:, 2] <= x1) & (b[:, 1] >= y0) & (b[:, 3] <= y1) if rectangle \
+                else np.zeros(len(rows), dtype=bool)
+            repeated = self._grid.multi or len(self._extra_rows) or len(self._grid.big) or self._grid_rows is not None
+            if settled.all():  # every box inside the rectangle (points always): sort the rows alone
+                rows.sort()
+                if repeated and len(rows) > 1:
+                    rows = rows[np.concatenate(([True], rows[1:] != rows[:-1]))]  # a row may be in several cells
+                return rows
+            order = np.argsort(rows, kind="stable")
+            rows, settled = rows[order], settled[order]
+            if repeated and len(rows) > 1:
+                first = np.concatenate(([True], rows[1:] != rows[:-1]))
+                rows, settled = rows[first], settled[first]
         if settled.all():
             return rows
         unsure = rows[~settled]
+        geometry = shapely.box(*box) if isinstance(query, tuple) else query
         if len(unsure) > PREPARE_FROM:
-            shapely.prepare(query)
-        hit = shapely.intersects(self._geometries_of(unsure), query)
+            shapely.prepare(geometry)
+        hit = shapely.intersects(self._geometries_of(unsure), geometry)
         keep = settled.copy()
         keep[~settled] = hit
         return rows[keep]

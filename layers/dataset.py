@@ -190,7 +190,15 @@ class Layer:
         return out
 
     def column(self, name: str) -> np.ndarray:
-        """One property's value per row, without assembling the whole table when it need not be."""
+        """One property's value per row, without assembling the whole table when it need not be.  Kept once built:
+        a filter asked again (a GIS client's every page) costs the rows it tests, not a pass over the layer."""
+        key = ("column", name)
+        values = self.cache.get(key)
+        if values is None:
+            values = self.cache[key] = self._column(name)  # shared by every request on this layer: not to be written
+        return values
+
+    def _column(self, name: str) -> np.ndarray:
         if self._frame is not None:
             return self._frame[name].to_numpy()
         root, put_frames, source = self._pending

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo.packed import PackedBytes
+from geo.packed import PackedBytes, mapped_array
 from layers.catalog import CollectionMeta
 from layers.dataset import PREPARED_CRS, FrameSource, Layer, accuracy_counts
 
@@ -179,8 +179,8 @@ def _is_identity(item: np.ndarray) -> bool:
 
 
 def _open(folder: Path, header: dict, meta: CollectionMeta) -> Layer:
-    fids = np.load(folder / "fids.npy", mmap_mode="r")
-    bounds = np.load(folder / "bounds.npy", mmap_mode="r")
+    fids = mapped_array(folder / "fids.npy")
+    bounds = mapped_array(folder / "bounds.npy")
     encoded = {crs.code: PackedBytes.load(folder, _file_name(crs.code)) for crs in PREPARED_CRS}
     wkb = PackedBytes.load(folder, "wkb")
     attrs_cell: list[pd.DataFrame] = []

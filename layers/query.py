@@ -7,7 +7,6 @@ import re
 from dataclasses import dataclass, field
 
 import numpy as np
-import shapely
 
 from geo.crs import CRS84, SupportedCrs, transform_bbox, transform_geometries
 from geo.errors import BadRequest
@@ -35,7 +34,7 @@ def select_rows(layer: Layer, query: FeatureQuery) -> np.ndarray:
         if query.bbox_crs != CRS84:
             rows = layer.index.intersecting(transform_bbox(query.bbox, query.bbox_crs, CRS84))
         else:
-            rows = layer.index.intersecting(shapely.box(*query.bbox), rectangle=True)
+            rows = layer.index.intersecting(tuple(query.bbox))
     else:
         rows = np.arange(len(layer), dtype="int64")
     if query.filters:
