@@ -36,14 +36,16 @@ def route_document(app: FastAPI) -> dict:
                       contact={"name": "Sở Công Thương tỉnh Thái Nguyên"})
     components = doc.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
-    _, defs = models_json_schema([(m, "validation") for m in RESPONSE_MODELS],
+    routes = [r for r in api_routes(app) if r.include_in_schema]
+    bodies = {model for route in routes for model, _, _ in body_models(route)}
+    _, defs = models_json_schema([(m, "validation") for m in [*RESPONSE_MODELS, *sorted(bodies, key=str)]],
                                  ref_template="#/components/schemas/{model}")
     schemas.update(defs.get("$defs", {}))
     for name in ("HTTPValidationError", "ValidationError"):
         schemas.pop(name, None)
-    for route in api_routes(app):
-        if route.include_in_schema:
-            _add_query_model_parameters(route, doc["paths"][route.path_format])
+    for route in routes:
+        _add_query_model_parameters(route, doc["paths"][route.path_format])
+        _add_request_body(route, doc["paths"][route.path_format])
     signed_in = _routes_needing_a_role(app)
     for path, path_item in doc["paths"].items():
         for method, operation in path_item.items():
@@ -83,6 +85,21 @@ def _add_query_model_parameters(route, path_item: dict) -> None:
             operation = path_item[method.lower()]
             known = {p["name"] for p in operation.get("parameters", [])}
             operation["parameters"] = operation.get("parameters", []) + [p for p in params if p["name"] not in known]
+
+
+def body_models(route) -> list[tuple[type[BaseModel], str, bool]]:
+    """(model, media type, required) of the JSON body a route takes through `api.params.body_model`."""
+    return [call.body_model for call in _dependency_calls(route) if hasattr(call, "body_model")]
+
+
+def _add_request_body(route, path_item: dict) -> None:
+    """The route's body model as its request body: the route reads the bytes and its job validates them, so
+    FastAPI does not know the model."""
+    for model, media_type, required in body_models(route):
+        for method in route.methods:
+            path_item[method.lower()]["requestBody"] = {
+                "content": {media_type: {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}},
+                "required": required}
 
 
 def api_routes(app: FastAPI) -> list:

@@ -93,3 +93,20 @@ def test_no_async_route_does_the_work_itself():
                 assert name in RESPONSE_BUILDERS, (route.path, f"{name}() on the event loop")
         checked += 1
     assert checked >= 10, f"only {checked} async routes: were the heavy routes made plain?"
+
+
+def test_no_route_leaves_a_json_body_to_fastapi():
+    """FastAPI decodes and validates a body parameter on the event loop, before the route runs — megabytes of JSON
+    for a large proposal.  Every JSON body is taken as bytes (`BodyOf[...]`) and parsed in the route's job or its
+    thread; only the import form (a file streamed to disk by Starlette) is left to FastAPI."""
+    app = create_app(small_world.dataset(), small_world.RULES)
+    bodies = 0
+    for route in api_routes(app):
+        kinds = {type(field.field_info).__name__ for field in route.dependant.body_params}
+        assert kinds <= {"Form", "File"}, (route.path, kinds)
+        bodies += any(hasattr(call, "body_model") for call in _calls(route.dependant))
+    assert bodies >= 8, f"only {bodies} routes take a JSON body"
+
+
+def _calls(dependant) -> list:
+    return [dependant.call, *(c for d in dependant.dependencies for c in _calls(d))]

@@ -7,16 +7,15 @@ loop only awaits it.  The functions are layers/checking.py's and web/reports.py'
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse, Response
 
 from api import html
 from api.deps import Caller, Engine, Work
 from api.models import CheckReport, Rules
-from api.params import CheckParams, FeatureIn, ProposalIn, QueryOf, RulesParams, negotiate
+from api.params import BodyOf, CheckParams, FeatureIn, JsonBody, ProposalIn, QueryOf, RulesParams, negotiate
 from api.responses import GEOJSON, PDF, documented, json_bytes
 from geo.cancel import checkpoint
 from geo.geojson import vertex_count
@@ -75,10 +74,11 @@ def render_report(report: dict, fmt: str, lang: str) -> Response:
     return json_bytes(orjson.dumps(report))
 
 
-def check_and_render(checks: CheckEngine, proposal: FeatureIn, params: CheckParams, request: Request,
+def check_and_render(checks: CheckEngine, body: JsonBody[ProposalIn], params: CheckParams, request: Request,
                      who: Principal) -> Response:
-    """The whole of `POST /checks` off the event loop: the vertex bound first, then the rules, then the report
-    (in the format asked for by `f` or the request's Accept header)."""
+    """The whole of `POST /checks` off the event loop: decoding the body, the vertex bound, then the rules, then
+    the report (in the format asked for by `f` or the request's Accept header)."""
+    proposal = body.parse()
     check_proposal_size(proposal, who)
     fmt = params.f or negotiate(request, None)
     report = check_feature(checks, proposal.as_geojson(), crs=params.crs, as_of=params.as_of, lang=params.lang)
@@ -96,5 +96,5 @@ def check_proposal_size(feature: FeatureIn, who: Principal) -> None:
              max_body_size=MAX_PROPOSAL_BYTES,
              responses=documented(401, 413, 422, 503, model=CheckReport, html=True, binary=(PDF,)))
 async def post_check(request: Request, params: QueryOf[CheckParams], checks: Engine, work: Work, who: Caller,
-                     feature: Annotated[ProposalIn, Body(media_type=GEOJSON)]):
+                     feature: BodyOf[ProposalIn, GEOJSON]):
     return await work["checks"].run(check_and_render, checks, feature, params, request, who)

@@ -12,12 +12,12 @@ from __future__ import annotations
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Body, Header
+from fastapi import APIRouter, Header
 from starlette.responses import Response
 
 from api.deps import BaseUrl, CollectionId, FeatureId, IfMatch, Planner, Work, Ws
 from api.models import Written
-from api.params import FeatureIn, crs_param
+from api.params import BodyOf, FeatureIn, JsonBody, crs_param
 from api.responses import GEOJSON, documented, json_bytes
 from geo.geojson import vertex_count
 from layers import features
@@ -25,7 +25,7 @@ from layers.access import Principal
 from layers.limits import MAX_FEATURE_BYTES, MAX_FEATURE_VERTICES, check_vertices
 
 router = APIRouter(tags=["Edits"])
-FeatureBody = Annotated[FeatureIn, Body(media_type=GEOJSON)]
+FeatureBody = BodyOf[FeatureIn, GEOJSON]
 ContentCrs = Annotated[str | None, Header(alias="Content-Crs", description="Hệ tọa độ của hình học gửi lên "
                                                                          "(mặc định CRS84) / CRS of the geometry")]
 
@@ -45,10 +45,11 @@ def _geometry_type(ws, collection_id: str) -> str | None:
     return layer.geometry_type if layer is not None else None
 
 
-def write_feature(ws, collection_id: str, feature_id: str | None, feature: FeatureIn, content_crs: str | None,
-                  who: Principal, if_match: str | None, base: str) -> Response:
-    """A Part 4 create (`feature_id` None) or replace, all of it off the event loop: the vertex bound, reading
-    the geometry, the write, and the new entity tag."""
+def write_feature(ws, collection_id: str, feature_id: str | None, body: JsonBody[FeatureIn],
+                  content_crs: str | None, who: Principal, if_match: str | None, base: str) -> Response:
+    """A Part 4 create (`feature_id` None) or replace, all of it off the event loop: decoding the body, the
+    vertex bound, reading the geometry, the write, and the new entity tag."""
+    feature = body.parse()
     _check_size(feature)
     props, geometry = features.parse_feature(feature.as_geojson(), _source_crs(content_crs),
                                              _geometry_type(ws, collection_id))
@@ -76,7 +77,7 @@ def _etag(ws, collection_id: str, fid: int, **headers: str) -> dict[str, str]:
 @router.post("/collections/{collectionId}/items", status_code=201, operation_id="createFeature",
              summary="Thêm đối tượng (cán bộ quy hoạch) / Create a feature (planners)", max_body_size=MAX_FEATURE_BYTES,
              responses=documented(401, 403, 404, 409, 413, 422, 503, model=Written, status=201))
-async def create_feature(collection_id: CollectionId, feature: FeatureBody, who: Planner, ws: Ws, work: Work,
+async def create_feature(collection_id: CollectionId, who: Planner, feature: FeatureBody, ws: Ws, work: Work,
                          base: BaseUrl, content_crs: ContentCrs = None):
     return await work["writes"].run(write_feature, ws, collection_id, None, feature, content_crs, who, None, base)
 
@@ -84,7 +85,7 @@ async def create_feature(collection_id: CollectionId, feature: FeatureBody, who:
 @router.put("/collections/{collectionId}/items/{featureId}", operation_id="replaceFeature",
             summary="Thay đối tượng (cán bộ quy hoạch) / Replace a feature (planners)", max_body_size=MAX_FEATURE_BYTES,
             responses=documented(401, 403, 404, 409, 412, 413, 422, 503, model=Written))
-async def replace_feature(collection_id: CollectionId, feature_id: FeatureId, feature: FeatureBody, who: Planner,
+async def replace_feature(collection_id: CollectionId, feature_id: FeatureId, who: Planner, feature: FeatureBody,
                           ws: Ws, work: Work, base: BaseUrl, content_crs: ContentCrs = None, if_match: IfMatch = None):
     return await work["writes"].run(write_feature, ws, collection_id, feature_id, feature, content_crs, who,
                                     if_match, base)

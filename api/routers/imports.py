@@ -9,14 +9,14 @@ from __future__ import annotations
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Body, Form, Path
+from fastapi import APIRouter, Form, Path
 from pydantic import BeforeValidator
 from starlette.responses import Response
 
 from api.deps import Caller, Collection, Planner, Work, Ws
 from api.models import ImportResult, LayerSettingsDoc, Revisions
 from api.models import Revision as RevisionDoc
-from api.params import ImportForm, LayerSettings, whole_number
+from api.params import BodyOf, ImportForm, LayerSettings, whole_number
 from api.responses import documented, json_bytes
 from geo.errors import NotFound
 from layers import imports
@@ -88,7 +88,8 @@ def _rolled_back(ws, layer_id: str, revision_id: int, author: str) -> Response:
 @router.put("/collections/{collectionId}/settings", operation_id="setLayerSettings",
             summary="Lớp nội bộ (dự thảo) hay công khai (cán bộ quy hoạch) / Make a layer internal or public",
             responses=documented(401, 403, 404, 409, 503, model=LayerSettingsDoc))
-def settings(layer: Collection, body: Annotated[LayerSettings, Body()], who: Planner, ws: Ws):
+def settings(layer: Collection, who: Planner, request_body: BodyOf[LayerSettings], ws: Ws):
+    body = request_body.parse()
     check_visibility(layer.id, body.internal)
     ws.set_internal(layer.id, body.internal, who.name)
     return json_bytes(orjson.dumps({"collection": layer.id, "internal": body.internal}))

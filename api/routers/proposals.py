@@ -8,13 +8,13 @@ from __future__ import annotations
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Body, Path
+from fastapi import APIRouter, Path
 from pydantic import BeforeValidator
 from starlette.responses import Response
 
 from api.deps import BaseUrl, Engine, IfMatch, Planner, Work, Ws
 from api.models import ProposalSaved, Written
-from api.params import ProposalIn, ProposalParams, QueryOf, StatusChange, whole_number
+from api.params import BodyOf, JsonBody, ProposalIn, ProposalParams, QueryOf, StatusChange, whole_number
 from api.responses import GEOJSON, documented, json_bytes
 from api.routers.checks import check_proposal_size
 from layers import features, register
@@ -27,9 +27,11 @@ router = APIRouter(tags=["Proposals"])
 ProposalId = Annotated[int, Path(alias="proposalId", ge=1, le=2**62), BeforeValidator(whole_number)]
 
 
-def check_and_save(checks: CheckEngine, ws, proposal: ProposalIn, params: ProposalParams, who: Principal,
+def check_and_save(checks: CheckEngine, ws, body: JsonBody[ProposalIn], params: ProposalParams, who: Principal,
                    base: str) -> Response:
-    """Check a proposal and file it in the register with its report (all of it off the event loop)."""
+    """Check a proposal and file it in the register with its report (all of it off the event loop, decoding the
+    body included)."""
+    proposal = body.parse()
     check_proposal_size(proposal, who)
     feature = proposal.as_geojson()
     status = register.check_status((feature.get("properties") or {}).get("status", "submitted"))
@@ -40,8 +42,9 @@ def check_and_save(checks: CheckEngine, ws, proposal: ProposalIn, params: Propos
                       headers={"Location": f"{base}/collections/{register.LAYER}/items/{fid}"})
 
 
-def decide(ws, proposal_id: int, status: str, author: str, if_match: str | None) -> Response:
+def decide(ws, proposal_id: int, body: JsonBody[StatusChange], author: str, if_match: str | None) -> Response:
     """Set a proposal's status and answer with its new entity tag."""
+    status = body.parse().status
     revision = register.set_status(ws, proposal_id, status, author, if_match)
     tag = features.etag_of(ws, register.LAYER, proposal_id)
     return json_bytes(orjson.dumps({"id": proposal_id, "status": status, "revision": revision.id}),
@@ -53,13 +56,13 @@ def decide(ws, proposal_id: int, status: str, author: str, if_match: str | None)
              max_body_size=MAX_PROPOSAL_BYTES,
              responses=documented(401, 403, 409, 413, 422, 503, model=ProposalSaved, status=201))
 async def create_proposal(params: QueryOf[ProposalParams], who: Planner, checks: Engine, ws: Ws,
-                          work: Work, base: BaseUrl, feature: Annotated[ProposalIn, Body(media_type=GEOJSON)]):
+                          work: Work, base: BaseUrl, feature: BodyOf[ProposalIn, GEOJSON]):
     return await work["writes"].run(check_and_save, checks, ws, feature, params, who, base)
 
 
 @router.post("/proposals/{proposalId}/status", operation_id="setProposalStatus",
              summary="Duyệt hoặc từ chối đề xuất đã lưu (cán bộ quy hoạch) / Approve or reject a saved proposal",
              responses=documented(401, 403, 404, 409, 412, 503, model=Written))
-async def change_status(proposal_id: ProposalId, change: Annotated[StatusChange, Body()], who: Planner, ws: Ws,
-                        work: Work, if_match: IfMatch = None):
-    return await work["writes"].run(decide, ws, proposal_id, change.status, who.name, if_match)
+async def change_status(proposal_id: ProposalId, who: Planner, change: BodyOf[StatusChange], ws: Ws, work: Work,
+                        if_match: IfMatch = None):
+    return await work["writes"].run(decide, ws, proposal_id, change, who.name, if_match)

@@ -7,11 +7,11 @@ from __future__ import annotations
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Body, Path
+from fastapi import APIRouter, Path
 
 from api.deps import Admin, Ws
 from api.models import TokenIssued, User, UserCreated, Users
-from api.params import NewToken, NewUser
+from api.params import JSON_MEDIA, BodyOf, NewToken, NewUser
 from api.responses import documented, json_bytes
 from layers.accounts import add_user, issue_token, list_users, set_enabled
 
@@ -23,7 +23,8 @@ UserName = Annotated[str, Path(alias="userName", min_length=1, max_length=64, pa
 @router.post("/users", status_code=201, operation_id="createUser",
              summary="Tạo tài khoản và mã truy cập (quản trị) / Create a user and get their token (admins)",
              responses=documented(400, 401, 403, 409, 503, model=UserCreated, status=201))
-def create_user(body: Annotated[NewUser, Body()], who: Admin, ws: Ws):
+def create_user(who: Admin, request_body: BodyOf[NewUser], ws: Ws):
+    body = request_body.parse()
     return json_bytes(orjson.dumps(add_user(ws.store, body.name, body.role, who.name, body.days)), status=201)
 
 
@@ -36,7 +37,8 @@ def get_users(who: Admin, ws: Ws):
 @router.post("/users/{userName}/token", operation_id="issueToken",
              summary="Cấp mã truy cập mới, mã cũ hết hiệu lực (quản trị) / Issue a new token; the old one stops "
                      "working (admins)", responses=documented(400, 401, 403, 404, 503, model=TokenIssued))
-def new_token(user: UserName, who: Admin, ws: Ws, body: Annotated[NewToken | None, Body()] = None):
+def new_token(user: UserName, who: Admin, ws: Ws, request_body: BodyOf[NewToken, JSON_MEDIA, False]):
+    body = request_body.parse()
     return json_bytes(orjson.dumps(issue_token(ws.store, user, body.days if body else None)))
 
 
