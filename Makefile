@@ -46,6 +46,7 @@ system-check:
 	[ -x "$(CHROMIUM)" ] || missing="$$missing chromium"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1 || missing="$$missing postgresql-postgis"; \
+	[ -d /usr/lib/python3/dist-packages/qgis/core ] || missing="$$missing python3-qgis"; \
 	if [ -n "$$missing" ]; then \
 		echo "make test needs Debian packages that are not installed:$$missing"; \
 		echo "install them with:  sudo apt-get install -y$$missing   (or run .ci/run, which does)"; \
