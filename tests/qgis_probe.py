@@ -6,11 +6,12 @@ document: the project's CRS, default view and measurement settings, its groups, 
 provider, feature count, extent, renderer (type, classification attribute, categories with their symbols).  Then
 it loads each given QML and SLD file into a memory layer with QGIS's own API and reports what QGIS read.
 
-usage: QT_QPA_PLATFORM=offscreen /usr/bin/python3 tests/qgis_probe.py PROJECT.qgz STYLES.json
+usage: QT_QPA_PLATFORM=offscreen /usr/bin/python3 tests/qgis_probe.py PROJECT.qgz STYLES.json [MAP.png]
 STYLES.json: [{"path": "x.qml" or "x.sld", "geometry": "MultiPolygon", "fields": {"status": "string", …},
                "field": "status", "values": ["planned", "no such value", null]}, …]
 For a rule-based renderer (what QGIS makes of an SLD) it also reports which rules a feature with each of `values`
-in `field` matches.
+in `field` matches.  With MAP.png, it draws the project's visible layers in their order over its default view, as
+QGIS shows the project when it opens.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from __future__ import annotations
 import json
 import sys
 
+from PyQt5.QtCore import QSize
+from PyQt5.QtGui import QColor
 from qgis.core import (
     QgsApplication,
     QgsCoordinateTransform,
@@ -25,6 +28,8 @@ from qgis.core import (
     QgsExpressionContext,
     QgsFeature,
     QgsLayerTreeGroup,
+    QgsMapRendererSequentialJob,
+    QgsMapSettings,
     QgsProject,
     QgsSymbolLayer,
     QgsUnitTypes,
@@ -135,12 +140,35 @@ def style_docs(spec_path: str) -> list:
     return out
 
 
+MAP_WIDTH_PX = 700  # the picture's width; its height follows the default view's shape
+
+
+def render(path: str) -> None:
+    project = QgsProject.instance()
+    root = project.layerTreeRoot()
+    shown = {layer.id() for layer in root.checkedLayers()}
+    order = root.customLayerOrder() if root.hasCustomLayerOrder() else root.layerOrder()
+    view = project.viewSettings().defaultViewExtent()
+    settings = QgsMapSettings()
+    settings.setLayers([layer for layer in order if layer.id() in shown])
+    settings.setDestinationCrs(project.crs())
+    settings.setOutputSize(QSize(MAP_WIDTH_PX, round(MAP_WIDTH_PX * view.height() / view.width())))
+    settings.setExtent(view)
+    settings.setBackgroundColor(QColor("white"))
+    job = QgsMapRendererSequentialJob(settings)
+    job.start()
+    job.waitForFinished()
+    job.renderedImage().save(path, "png")
+
+
 def main() -> None:
     app = QgsApplication([], False)
     app.initQgis()
     try:
         doc = project_doc(sys.argv[1])
         doc["styles"] = style_docs(sys.argv[2]) if len(sys.argv) > 2 else []
+        if len(sys.argv) > 3:
+            render(sys.argv[3])
         QgsProject.instance().clear()
     finally:
         app.exitQgis()

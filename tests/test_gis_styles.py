@@ -13,11 +13,13 @@ import zipfile
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 from pyproj import Transformer
 
 from api import models
 from tests.conftest import DATA
+from tests.test_web_map import keep_screenshot
 
 REPO = Path(__file__).resolve().parent.parent
 STYLES = json.loads((REPO / "web" / "styles.json").read_text(encoding="utf-8"))
@@ -288,14 +290,15 @@ def qgis_python() -> Path:
     return QGIS_PYTHON
 
 
-def run_qgis(project: Path, styles: list[dict], tmp_path: Path) -> dict:
+def run_qgis(project: Path, styles: list[dict], tmp_path: Path, picture: Path) -> dict:
     spec = tmp_path / "styles.json"
     spec.write_text(json.dumps(styles), encoding="utf-8")
     home = tmp_path / "qgis-home"  # QGIS writes its settings and caches here, not in the user's home
     home.mkdir()
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "QT_QPA_PLATFORM": "offscreen",
            "XDG_RUNTIME_DIR": str(home), "LANG": "C.UTF-8", "NO_PROXY": "127.0.0.1,localhost"}
-    result = subprocess.run([str(qgis_python()), str(REPO / "tests" / "qgis_probe.py"), str(project), str(spec)],
+    result = subprocess.run([str(qgis_python()), str(REPO / "tests" / "qgis_probe.py"), str(project), str(spec),
+                             str(picture)],
                             capture_output=True, text=True, timeout=600, env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -322,7 +325,8 @@ def qgis_report(server, tmp_path_factory) -> dict:
         values = [int(v) if fields[field] == "integer" else v for v in STYLES["layers"][cid]["classes"]]
         styles.append({"path": str(path), "geometry": geometry, "fields": fields, "collection": cid, "field": field,
                        "values": [*values, 9999 if fields[field] == "integer" else "no such value", None]})
-    return {"qgis": run_qgis(project, styles, folder), "styles": styles}
+    picture = folder / "qgis-project.png"
+    return {"qgis": run_qgis(project, styles, folder, picture), "styles": styles, "picture": picture}
 
 
 def test_qgis_reads_the_project_in_vn2000_with_the_web_maps_groups(server, qgis_report):
@@ -422,3 +426,19 @@ def test_qgis_reads_the_qml_and_sld_stylesheets_with_its_own_api(qgis_report):
             # every feature is drawn by exactly one rule: its class's, or "Khác" for another value or none
             other = LABELS["ui"]["vi"]["other"]
             assert [m["rules"] for m in read["matches"]] == [[lb] for lb in labels] + [[other], [other]]
+
+
+def test_qgis_draws_the_project_as_it_opens(qgis_report):
+    """QGIS's own rendering of the project's default view: the web map's default layers in their colours (the
+    README's picture, kept with PLANMAP_SCREENSHOTS=1)."""
+    from PIL import Image
+
+    png = qgis_report["picture"].read_bytes()
+    pixels = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=int).reshape(-1, 3)
+    drawn = pixels[(pixels != 255).any(axis=1)]
+    assert len(drawn) > 0.2 * len(pixels)  # the communes' light fill covers the province
+    # an existing industrial cluster: its fill blended over the communes' fill, as QGIS composes them
+    cluster = STYLES["layers"]["industrial_clusters"]["classes"]["existing"]
+    red = np.array([int(cluster["fillColor"][i:i + 2], 16) for i in (1, 3, 5)])
+    assert (np.abs(drawn - red).sum(axis=1) < 120).sum() > 20, "no existing cluster drawn in its red"
+    keep_screenshot(REPO / "docs" / "screenshots" / "qgis-project.png", png)
