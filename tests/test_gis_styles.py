@@ -192,6 +192,33 @@ def test_bad_style_requests_get_a_problem_naming_what_is_wrong(api_client, path,
     assert word in body.detail and body.detail_vi
 
 
+def test_the_project_holds_public_layers_only_even_for_a_planner_and_speaks_english_when_asked(api_client, planner):
+    public = [c["id"] for c in api_client.get("/collections").json()["collections"]]
+    for headers in ({}, planner):
+        resp = api_client.get("/exports/qgis-project", headers=headers)
+        assert resp.status_code == 200
+        assert 'filename="planmap.qgz"' in resp.headers["content-disposition"]
+        root = qgs_of(resp.content)
+        ids = [m.findtext("id") for m in root.findall("projectlayers/maplayer")]
+        assert sorted(ids) == sorted(f"planmap_{c}" for c in public) and "planmap_draft_plan" not in ids
+        base = str(api_client.base_url).rstrip("/")
+        assert all(f"url='{base}'" in m.findtext("datasource") for m in root.findall("projectlayers/maplayer"))
+    english = qgs_of(api_client.get("/exports/qgis-project", params={"lang": "en"}).content)
+    assert [g.get("name") for g in english.findall("layer-tree-group/layer-tree-group")] == ["Other"]
+    assert {m.findtext("layername") for m in english.findall("projectlayers/maplayer")} == \
+        {f"Layer {c}" for c in public}
+    fuel = next(m for m in english.findall("projectlayers/maplayer") if m.findtext("id") == "planmap_fuel_stations")
+    assert [c.get("label") for c in fuel.findall("renderer-v2/categories/category")] == ["Existing", "Planned", "Other"]
+
+
+def test_style_lists_and_metadata_read_in_a_browser(api_client):
+    for path in ("/styles", "/styles/planmap/metadata", "/collections/fuel_stations/styles",
+                 "/collections/fuel_stations/styles/planmap/metadata"):
+        resp = api_client.get(path, headers={"Accept": "text/html"})
+        assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/html"), path
+        assert "planmap" in resp.text
+
+
 def test_every_layer_of_styles_json_renders_in_both_formats():
     """Every layer styles.json describes (and a layer it does not) gives well-formed SLD and QML, each class a
     rule and a category."""
