@@ -236,6 +236,16 @@ def test_every_layer_of_styles_json_renders_in_both_formats():
             assert len(renderer.findall("categories/category")) == (classes + 1 if classes else 0), cid
 
 
+def test_a_phase_changing_more_than_the_weight_is_refused():
+    from web.gis_styles import check_styles
+
+    check_styles(STYLES)
+    bad = json.loads(json.dumps(STYLES))
+    bad["layers"]["industrial_clusters"]["phase"]["classes"]["2026-2030"]["color"] = "#000000"
+    with pytest.raises(ValueError, match="industrial_clusters"):
+        check_styles(bad)
+
+
 # ---------------------------------------------------------------------------------- the shipped data, served
 
 def test_cluster_rules_cross_status_and_plan_phase_with_the_phase_weight(server):

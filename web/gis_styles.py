@@ -140,17 +140,25 @@ def layer_style(collection: str, geometry_type: str, title_vi: str, title_en: st
     categories = tuple(Category(str(value), value_label(field, str(value)), Symbol.of(kind, {**base, **override}))
                        for value, override in (spec.get("classes") or {}).items()) if field else ()
     phase = spec.get("phase") or {}
-    phases = []
-    for value, override in (phase.get("classes") or {}).items():
-        unsupported = set(override) - PHASE_OPTIONS
-        if unsupported:
-            raise ValueError(f"styles.json: {collection} phase {value}: only {sorted(PHASE_OPTIONS)} can change by "
-                             f"phase, not {sorted(unsupported)}")
-        phases.append(Phase(str(value), value_label(phase["field"], str(value)), float(override["weight"])))
+    phases = [Phase(str(value), value_label(phase["field"], str(value)), float(override["weight"]))
+              for value, override in (phase.get("classes") or {}).items()]
     return LayerStyle(collection=collection, title={"vi": title_vi, "en": title_en}, kind=kind, field=field,
                       field_label=field_label(field) if field else {"vi": "", "en": ""}, categories=categories,
                       other=Symbol.of(kind, base), phase_field=phase.get("field") if phases else None,
                       phase_label=field_label(phase["field"]) if phases else None, phases=tuple(phases))
+
+
+def check_styles(styles: dict) -> None:
+    """Refuse, when planmap starts, a styles.json these formats cannot carry: a plan phase may change the line
+    weight only (QML carries it as a data-defined width)."""
+    for collection, spec in styles["layers"].items():
+        for value, override in ((spec.get("phase") or {}).get("classes") or {}).items():
+            if set(override) != PHASE_OPTIONS:
+                raise ValueError(f"web/styles.json: {collection}, phase {value}: a phase sets {sorted(PHASE_OPTIONS)} "
+                                 f"and nothing else, not {sorted(override)}")
+
+
+check_styles(STYLES)
 
 
 def _other_lang(lang: str) -> str:
