@@ -46,6 +46,7 @@ system-check:
 	[ -x "$(CHROMIUM)" ] || missing="$$missing chromium"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1 || missing="$$missing postgresql-postgis"; \
+	[ -d /usr/lib/python3/dist-packages/qgis/core ] || missing="$$missing python3-qgis"; \
 	if [ -n "$$missing" ]; then \
 		echo "make test needs Debian packages that are not installed:$$missing"; \
 		echo "install them with:  sudo apt-get install -y$$missing   (or run .ci/run, which does)"; \
@@ -59,8 +60,9 @@ test: system-check $(VENV)/.installed-test $(DATA) node_modules/.installed
 # The README's pictures (docs/screenshots/*.png), written only when asked.
 screenshots: system-check $(VENV)/.installed-test $(DATA) node_modules/.installed
 	PLANMAP_SCREENSHOTS=1 $(BIN)/pytest -q tests/test_web_map.py tests/test_web_tools.py tests/test_printmap.py \
-		tests/test_web_edits.py \
-		-k "default_view_is_offline or fuel_station_next_to_a_school or cluster_plan_screenshot or colleagues_change"
+		tests/test_web_edits.py tests/test_gis_styles.py \
+		-k "default_view_is_offline or fuel_station_next_to_a_school or cluster_plan_screenshot or colleagues_change \
+		or draws_the_project"
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

@@ -34,6 +34,7 @@ from api.routers import (
     openapi,
     proposals,
     search,
+    styles,
     users,
 )
 from api.work import LaneSize, WorkPools
@@ -46,7 +47,8 @@ from layers.scratch import clear_stale, scratch_root
 from layers.workspace import Workspace
 
 log = logging.getLogger("planmap")
-ROUTERS = (landing, collections, items, edits, imports, openapi, checks, proposals, exports, users, search, map)
+ROUTERS = (landing, collections, items, edits, imports, openapi, checks, proposals, exports, users, search, map,
+           styles)
 
 
 def create_app(dataset: Dataset, rules: RuleBook | None = None, dem_path: Path | None = None,

@@ -252,6 +252,33 @@ def export_map_cmd(preset, size, orientation, dpi, collections, bbox, bbox_crs, 
     click.echo(f"→ {out}")
 
 
+@export.command("qgis-project", help="Write a QGIS project (.qgz) that opens every public layer from a planmap server "
+                                     "over OGC API – Features, in VN-2000, grouped and styled as on the web map.")
+@click.option("--url", required=True, help="The planmap server's address as QGIS will reach it, e.g. "
+                                           "http://10.0.0.5:8000")
+@click.option("-o", "--out", type=click.Path(path_type=Path, dir_okay=False), required=True,
+              help="Output file (.qgz)")
+@click.option("--lang", default="vi", type=click.Choice(["vi", "en"]), help="Language of layer and group names.")
+@click.option("--data", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_DATA, show_default=True)
+@click.option("--catalog", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_CATALOG)
+def export_qgis_project_cmd(url: str, out: Path, lang: str, data: Path, catalog: Path) -> None:
+    from api.routers.map import home_bounds
+    from layers.access import ANONYMOUS
+    from layers.workspace import Workspace
+    from web.qgis_project import qgz, save, server_url
+
+    if out.suffix.lower() != ".qgz":
+        raise click.ClickException("--out must end in .qgz / tệp ra phải có đuôi .qgz")
+    if not out.parent.is_dir():
+        raise click.ClickException(f"folder {out.parent} does not exist / không có thư mục {out.parent}")
+    base = server_url(url)
+    cache = _cache(cache_folder())
+    # the layers this installation serves to anyone (its data with the store's revisions, internal ones left out)
+    public = Workspace(_load(data, catalog, cache), _store(), cache=cache).view(ANONYMOUS)
+    save(qgz(base, public, home_bounds(public), lang), out)
+    click.echo(f"{len(public.layers)} layers from {base} → {out}")
+
+
 @main.command("import", help="Import a planner's file (zip SHP/TAB, GPKG, KML, DXF, DGN, GeoJSON, CSV) as a new "
                              "revision of a layer.")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))

@@ -236,3 +236,37 @@ class SearchResults(Open):
     query: str
     numberReturned: int  # noqa: N815
     results: list[SearchHit]
+
+
+class StyleEntry(Open):
+    id: str
+    title: str
+    links: list[Link]
+
+
+class StyleSet(Open):
+    """OGC API – Styles: the styles of the dataset or of one collection."""
+
+    styles: list[StyleEntry]
+    default: str | None = None
+    links: list[Link]
+
+
+class Stylesheet(Open):
+    title: str
+    version: str
+    specification: str
+    native: bool
+    link: Link
+
+
+class StyleMetadata(Open):
+    """OGC API – Styles: what a style is, its stylesheets and the layers (collections) it styles."""
+
+    id: str
+    title: str
+    description: str
+    scope: Literal["style"]
+    stylesheets: list[Stylesheet]
+    layers: list[dict]
+    links: list[Link]

@@ -27,6 +27,11 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
     "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",
+    # OGC API – Styles (draft 20-009): /styles, /collections/{id}/styles, SLD 1.1 stylesheets
+    "http://www.opengis.net/spec/ogcapi-styles-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-styles-1/1.0/conf/global-styles",
+    "http://www.opengis.net/spec/ogcapi-styles-1/1.0/conf/collection-styles",
+    "http://www.opengis.net/spec/ogcapi-styles-1/1.0/conf/sld-11",
 ]
 CRS_LIST = [c.uri for c in SUPPORTED]
 
@@ -62,6 +67,10 @@ def landing(base: str, lang: str = "vi") -> dict:
             link(f"{base}/conformance", "conformance", JSON, "Lớp phù hợp / Conformance classes"),
             link(f"{base}/collections", "data", JSON, "Các lớp dữ liệu / Collections"),
             link(f"{base}/map", "http://www.opengis.net/def/rel/ogc/1.0/map", HTML, "Bản đồ / Map"),
+            link(f"{base}/styles?f=json", "http://www.opengis.net/def/rel/ogc/1.0/styles", JSON,
+                 "Kiểu ký hiệu (SLD, QML) / Styles"),
+            link(f"{base}/exports/qgis-project", "related", "application/zip",
+                 "Dự án QGIS có ký hiệu / A styled QGIS project (.qgz)"),
         ],
     }
 
@@ -93,6 +102,8 @@ def collection_doc(layer: Layer, base: str, lang: str = "vi") -> dict:
             link(f"{base}/collections/{cid}/items?f=html", "items", HTML, "Đối tượng (HTML) / Features as HTML"),
             link(f"{base}/collections/{cid}/queryables", "http://www.opengis.net/def/rel/ogc/1.0/queryables",
                  "application/schema+json", "Thuộc tính lọc được / Queryables"),
+            link(f"{base}/collections/{cid}/styles?f=json", "http://www.opengis.net/def/rel/ogc/1.0/styles", JSON,
+                 "Kiểu ký hiệu (SLD, QML) / Styles"),
         ],
         # planmap's own fields: bilingual texts, provenance and data honesty
         "titles": dict(meta.title),
