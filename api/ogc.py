@@ -62,6 +62,7 @@ def landing(base: str, lang: str = "vi") -> dict:
             link(f"{base}/conformance", "conformance", JSON, "Lớp phù hợp / Conformance classes"),
             link(f"{base}/collections", "data", JSON, "Các lớp dữ liệu / Collections"),
             link(f"{base}/map", "http://www.opengis.net/def/rel/ogc/1.0/map", HTML, "Bản đồ / Map"),
+            link(f"{base}/basemaps", "related", JSON, "Nền bản đồ (TileJSON) / Base maps"),
         ],
     }
 
