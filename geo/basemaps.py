@@ -21,7 +21,6 @@ import re
 import sqlite3
 import threading
 import unicodedata
-import warnings
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -42,6 +41,7 @@ MAX_LATITUDE = 85.0511287798  # where Web Mercator's square world ends
 # A GeoTIFF is served from this many zoom levels below its own resolution (or that of its coarsest overview):
 # a tile then warps at most (2^2)² = 16 source pixels per tile pixel, a 1024² read at worst.
 ZOOMS_BELOW_SOURCE = 2
+PNG_COMPRESSION = 6  # zlib's default: a 256-pixel tile in a few ms, a third the size of level 1 on scans
 RENDER_CACHE_BYTES = 64 * 1024 * 1024  # rendered GeoTIFF tiles kept per serving process (~2,000 tiles of a scan)
 BOUNDS_DENSIFY_POINTS = 21  # points per edge when a sheet's outline is reprojected (its edges curve)
 ID_LENGTH = 40  # a base map's id in URLs: short, from the file's name
@@ -123,10 +123,23 @@ class Basemap:
         self.version = f"{stat.st_mtime_ns:x}-{stat.st_size:x}"  # changes with the file: part of each tile's ETag
 
     def tile(self, z: int, x: int, y: int) -> Tile | None:
-        """The tile z/x/y (XYZ), or None: outside the file's zoom range or area, or not in the file."""
-        if not (self.minzoom <= z <= self.maxzoom and 0 <= x < 1 << z and 0 <= y < 1 << z):
+        """The tile z/x/y (XYZ) as the file has it, or None: not in the file (see `covers`)."""
+        if not self.in_range(z, x, y):
             return None
         return self._read(z, x, y)
+
+    def in_range(self, z: int, x: int, y: int) -> bool:
+        """Whether z/x/y is a tile number of the file's zoom range."""
+        return self.minzoom <= z <= self.maxzoom and 0 <= x < 1 << z and 0 <= y < 1 << z
+
+    def covers(self, z: int, x: int, y: int) -> bool:
+        """Whether tile z/x/y lies in the file's zoom range and overlaps its area: a tile missing there is empty
+        (tilesets leave out tiles with nothing in them), one missing elsewhere does not exist."""
+        if not self.in_range(z, x, y):
+            return False
+        west, south, east, north = tile_lonlat_bounds(z, x, y)
+        w, s, e, n = self.bounds
+        return west < e and east > w and south < n and north > s
 
     def _read(self, z: int, x: int, y: int) -> Tile | None:
         raise NotImplementedError
@@ -359,19 +372,19 @@ class GeoTiffBasemap(Basemap):
 
     def _render(self, bounds: tuple[float, float, float, float]) -> bytes:
         from rasterio.enums import Resampling
-        from rasterio.transform import from_bounds
+        from rasterio.transform import Affine
         from rasterio.vrt import WarpedVRT
 
-        source = self._dataset(self._level((bounds[2] - bounds[0]) / TILE_PIXELS))
-        transform = from_bounds(*bounds, TILE_PIXELS, TILE_PIXELS)
+        west, _, east, north = bounds
+        pixel = (east - west) / TILE_PIXELS
+        source = self._dataset(self._level(pixel))
+        transform = Affine(pixel, 0.0, west, 0.0, -pixel, north)
         # a palette's indexes must not be averaged: nearest; colours and greys: bilinear
         resampling = Resampling.nearest if self._colours.palette is not None else Resampling.bilinear
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", PendingDeprecationWarning)  # rasterio's own use of Affine `*`
-            with WarpedVRT(source, crs=WEB_MERCATOR, transform=transform, width=TILE_PIXELS, height=TILE_PIXELS,
-                           resampling=resampling, add_alpha=not self._colours.has_alpha) as vrt:
-                data = vrt.read(self._colours.bands)
-                alpha = vrt.dataset_mask()
+        with WarpedVRT(source, crs=WEB_MERCATOR, transform=transform, width=TILE_PIXELS, height=TILE_PIXELS,
+                       resampling=resampling, add_alpha=not self._colours.has_alpha) as vrt:
+            data = vrt.read(list(self._colours.bands))
+            alpha = vrt.dataset_mask()
         return encode_png(self._colours.rgba(data, alpha))
 
     def _level(self, tile_resolution: float) -> int | None:
@@ -425,16 +438,18 @@ def _colours(src, path: Path) -> _Colours:
 
 
 def encode_png(rgba: np.ndarray) -> bytes:
-    """An RGBA PNG of a 4 × h × w byte array."""
-    from rasterio.errors import NotGeoreferencedWarning
-    from rasterio.io import MemoryFile
-
+    """An RGBA PNG of a 4 × h × w byte array (written here: a tile is encoded in a worker thread, where GDAL's
+    PNG driver would need a warnings filter, which is process-wide state)."""
     _, height, width = rgba.shape
-    with warnings.catch_warnings(), MemoryFile() as mem:
-        warnings.simplefilter("ignore", NotGeoreferencedWarning)  # a plain PNG: the tile number places it
-        with mem.open(driver="PNG", width=width, height=height, count=4, dtype="uint8") as dst:
-            dst.write(rgba)
-        return mem.read()
+    rows = np.zeros((height, 1 + width * 4), dtype="uint8")  # each row: filter type 0 (none), then RGBA pixels
+    rows[:, 1:] = rgba.transpose(1, 2, 0).reshape(height, width * 4)
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return len(body).to_bytes(4, "big") + kind + body + zlib.crc32(kind + body).to_bytes(4, "big")
+
+    header = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, 6, 0, 0, 0])  # 8-bit RGBA
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+            + chunk(b"IDAT", zlib.compress(rows.tobytes(), PNG_COMPRESSION)) + chunk(b"IEND", b""))
 
 
 # ---------------------------------------------------------------------------------------------------- the set
@@ -461,10 +476,14 @@ class Basemaps:
         return len(self._maps)
 
 
-def open_basemap(spec: BasemapSpec | str) -> Basemap:
-    """The base map of one file, by what the file is (not its name); a clear refusal when it cannot be served."""
+def open_basemap(spec: BasemapSpec | str | Path) -> Basemap:
+    """The base map of one file, by what the file is (not its name); a clear refusal when it cannot be served.
+
+    `spec`: a file, or its command-line text (`FILE#title=…`, see BasemapSpec.parse)."""
     if isinstance(spec, str):
         spec = BasemapSpec.parse(spec)
+    elif isinstance(spec, Path):
+        spec = BasemapSpec(spec)
     path = spec.path
     if not path.is_file():
         raise _unusable(path, "there is no such file", "không có tệp này")
@@ -483,7 +502,7 @@ def open_basemap(spec: BasemapSpec | str) -> Basemap:
                     f"không phải định dạng nền bản đồ được hỗ trợ: {_ACCEPTED[1]}")
 
 
-def open_basemaps(specs: Iterable[BasemapSpec | str]) -> Basemaps:
+def open_basemaps(specs: Iterable[BasemapSpec | str | Path]) -> Basemaps:
     """Every base map given, each checked now: a server must not start with one it cannot serve."""
     maps = [open_basemap(spec) for spec in specs]
     seen: dict[str, int] = {}
