@@ -429,7 +429,7 @@ def _colours(src, path: Path) -> _Colours:
     stretch = None
     if not byte:
         try:
-            stats = [src.statistics(b, approx=True) for b in bands]
+            stats = src.stats(indexes=list(bands), approx=True)
         except Exception as exc:  # noqa: BLE001 - GDAL cannot compute statistics: nothing can be shown
             raise _unusable(path, f"the range of its values cannot be computed ({exc})",
                             f"không tính được khoảng giá trị ({exc})") from exc

@@ -199,6 +199,24 @@ def sheet_geotiff(path: Path, overviews: bool = False, **tags: str) -> Path:
     return path
 
 
+PALETTE = {0: (0, 0, 0, 0), 1: (150, 90, 40, 255), 2: (20, 120, 190, 255)}  # 0: the collar, nodata
+COLLAR_ROWS = 50  # the paletted sheet's top rows are its collar (nodata)
+
+
+def paletted_geotiff(path: Path) -> Path:
+    """A scan in indexed colour, as topographic sheets often are: west half index 1, east half 2, and a collar of
+    nodata (index 0) along the top."""
+    index = np.ones((SHEET_ROWS, SHEET_COLUMNS), dtype="uint8")
+    index[:, SHEET_COLUMNS // 2:] = 2
+    index[:COLLAR_ROWS] = 0
+    with rasterio.open(path, "w", driver="GTiff", width=SHEET_COLUMNS, height=SHEET_ROWS, count=1, dtype="uint8",
+                       crs=VN2000, transform=Affine(SHEET_PIXEL_M, 0, SHEET_WEST, 0, -SHEET_PIXEL_M, SHEET_NORTH),
+                       nodata=0, photometric="palette") as dst:
+        dst.write(index, 1)
+        dst.write_colormap(1, PALETTE)
+    return path
+
+
 def pixel_of(lon: float, lat: float, z: int) -> tuple[int, int, int, int]:
     """(x, y) of the tile of zoom z holding a point, and (column, row) of the point in that 256-pixel tile."""
     fx, fy = lonlat_tile(lon, lat, z)

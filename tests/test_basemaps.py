@@ -45,13 +45,15 @@ def files(tmp_path_factory) -> dict[str, Path]:
         "sheet": bf.sheet_geotiff(folder / "sheet.tif", TIFFTAG_DOCUMENTNAME=SHEET_TITLE,
                                   TIFFTAG_COPYRIGHT=SHEET_ATTRIBUTION),
         "overviews": bf.sheet_geotiff(folder / "sheet-overviews.tif", overviews=True),
+        "paletted": bf.paletted_geotiff(folder / "paletted.tif"),
         "tiles": tiles,
     }
 
 
 def specs(files) -> list[str]:
     return [str(files["raster"]), f"{files['vector']}#id=vector-mbtiles", str(files["pmtiles"]),
-            str(files["sheet"]), f"{files['overviews']}#title=Tờ có ảnh thu nhỏ#attribution=thử"]
+            str(files["sheet"]), f"{files['overviews']}#title=Tờ có ảnh thu nhỏ#attribution=thử",
+            str(files["paletted"])]
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +82,7 @@ def test_the_list_says_what_each_base_map_is(client, live):
     doc = resp.json()
     BasemapsModel.model_validate(doc)
     maps = {b["id"]: b for b in doc["basemaps"]}
-    assert list(maps) == ["raster", "vector-mbtiles", "vector", "sheet", "sheet-overviews"]  # as given
+    assert list(maps) == ["raster", "vector-mbtiles", "vector", "sheet", "sheet-overviews", "paletted"]  # as given
     raster = maps["raster"]
     assert raster["title"] == "Ảnh nền thử" and raster["kind"] == "raster" and raster["format"] == "png"
     assert raster["attribution"] == "© Sở Tài nguyên thử & bạn"  # the HTML link of the metadata, as text
@@ -241,6 +243,15 @@ def test_a_geotiff_with_overviews_is_drawn_from_them_when_zoomed_out(client):
     assert tile(client, "sheet-overviews", 8, x, y).status_code == 404  # beyond the coarsest overview
 
 
+def test_a_paletted_scan_keeps_its_colours_and_its_collar_is_transparent(client):
+    for quadrant, index in (("nw", 1), ("ne", 2), ("se", 2), ("sw", 1)):
+        x, y, col, row = bf.pixel_of(*sheet_lonlat(quadrant), 14)
+        assert tuple(bf.decode_png(tile(client, "paletted", 14, x, y).content)[:, row, col]) == bf.PALETTE[index]
+    collar = (bf.SHEET_WEST + 1_000, bf.SHEET_NORTH - bf.COLLAR_ROWS * bf.SHEET_PIXEL_M / 2)
+    x, y, col, row = bf.pixel_of(*bf.TO_LONLAT.transform(*collar), 14)
+    assert bf.decode_png(tile(client, "paletted", 14, x, y).content)[3, row, col] == 0  # nodata: see through
+
+
 def test_the_render_cache_is_bounded_in_bytes():
     cache = ByteCache(1000)
     for i in range(30):
@@ -327,7 +338,7 @@ def test_the_map_switches_to_each_base_map_offline(browser, live):
         mp.page.on("response", lambda r: "/basemaps/" in r.url and statuses.append((r.url, r.status)))
         mp.open()
         maps = mp.js("() => window.planmapApp.cfg.basemaps")
-        assert [b["id"] for b in maps] == ["raster", "vector-mbtiles", "vector", "sheet", "sheet-overviews"]
+        assert [b["id"] for b in maps] == ["raster", "vector-mbtiles", "vector", "sheet", "sheet-overviews", "paletted"]
         for b in maps:
             box = mp.page.locator(f'input[data-background="basemap:{b["id"]}"]')
             box.scroll_into_view_if_needed()
