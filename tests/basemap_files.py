@@ -91,8 +91,8 @@ def write_mbtiles(path: Path, tiles: dict[tuple[int, int, int], bytes], metadata
     return path
 
 
-def raster_mbtiles(path: Path, **metadata: str) -> Path:
-    """PNG tiles of solid colours (tile_colour) over RASTER_BOUNDS, as QGIS's "Generate XYZ tiles" writes them."""
+def raster_tiles() -> dict[tuple[int, int, int], bytes]:
+    """PNG tiles of solid colours (tile_colour) over RASTER_BOUNDS, all but RASTER_HOLE."""
     tiles = {}
     for z in RASTER_ZOOMS:
         for x, y in tiles_over(RASTER_BOUNDS, z):
@@ -102,6 +102,15 @@ def raster_mbtiles(path: Path, **metadata: str) -> Path:
             rgba[:3] = np.array(tile_colour(z, x, y), dtype="uint8")[:, None, None]
             rgba[3] = 255
             tiles[(z, x, y)] = encode_png(rgba)
+    return tiles
+
+
+def raster_mbtiles(path: Path, bare: bool = False, **metadata: str) -> Path:
+    """The raster tiles in an MBTiles, as QGIS's "Generate XYZ tiles" writes them; `bare`: with a name and
+    nothing else in its metadata (no format, bounds or zooms: they must be found from the tiles)."""
+    tiles = raster_tiles()
+    if bare:
+        return write_mbtiles(path, tiles, {"name": "Không siêu dữ liệu"})
     meta = {"name": "Ảnh nền thử", "format": "png", "bounds": ",".join(map(str, RASTER_BOUNDS)),
             "minzoom": str(RASTER_ZOOMS[0]), "maxzoom": str(RASTER_ZOOMS[-1]), "type": "baselayer",
             "attribution": '<a href="https://example.invalid/">© Sở Tài nguyên thử &amp; bạn</a>', **metadata}
@@ -155,6 +164,23 @@ def vector_pmtiles(path: Path, tiles: dict, metadata: dict) -> Path:
              "center_zoom": VECTOR_ZOOMS[0], "center_lon_e7": int((west + east) / 2 * 1e7),
              "center_lat_e7": int((south + north) / 2 * 1e7)},
             {"name": "Bản đồ PMTiles thử", "attribution": "© PMTiles thử", "vector_layers": layers})
+    return path
+
+
+def raster_pmtiles(path: Path) -> Path:
+    """The raster tiles in a PMTiles v3 archive (PNG, stored as they are), written with the `pmtiles` package."""
+    from pmtiles.tile import Compression, TileType, zxy_to_tileid
+    from pmtiles.writer import Writer
+
+    west, south, east, north = RASTER_BOUNDS
+    with open(path, "wb") as f:
+        writer = Writer(f)
+        for (z, x, y), data in sorted(raster_tiles().items(), key=lambda item: zxy_to_tileid(*item[0])):
+            writer.write_tile(zxy_to_tileid(z, x, y), data)
+        writer.finalize(
+            {"tile_type": TileType.PNG, "tile_compression": Compression.NONE, "min_lon_e7": int(west * 1e7),
+             "min_lat_e7": int(south * 1e7), "max_lon_e7": int(east * 1e7), "max_lat_e7": int(north * 1e7)},
+            {"name": "Ảnh PMTiles thử", "attribution": "© Ảnh thử"})
     return path
 
 

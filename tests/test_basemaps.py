@@ -21,7 +21,7 @@ from rasterio.errors import NotGeoreferencedWarning
 
 from api.app import create_app
 from api.models import Basemaps as BasemapsModel
-from geo.basemaps import BasemapSpec, open_basemaps
+from geo.basemaps import BasemapSpec, open_basemap, open_basemaps
 from geo.bytecache import ByteCache
 from geo.errors import BadRequest
 from tests import basemap_files as bf
@@ -139,6 +139,22 @@ def test_a_tile_the_file_leaves_out_inside_its_area_is_empty(client):
     assert hole.status_code == 204 and hole.content == b""
     z, x, y = bf.RASTER_HOLE
     assert tile(client, "raster", z, x + 3, y).status_code == 404  # the same, outside the area: no such tile
+
+
+def test_raster_pmtiles_and_a_bare_mbtiles_serve_the_same_tiles(tmp_path):
+    """A raster PMTiles, and an MBTiles whose metadata says nothing but its name: format, zooms and area are
+    found from the tiles themselves."""
+    pm = open_basemap(bf.raster_pmtiles(tmp_path / "anh.pmtiles"))
+    bare = open_basemap(bf.raster_mbtiles(tmp_path / "bare.mbtiles", bare=True))
+    assert (pm.kind, pm.format, pm.title, pm.attribution) == ("raster", "png", "Ảnh PMTiles thử", "© Ảnh thử")
+    assert (bare.format, bare.minzoom, bare.maxzoom) == ("png", bf.RASTER_ZOOMS[0], bf.RASTER_ZOOMS[-1])
+    w, s, e, n = bf.RASTER_BOUNDS
+    assert bare.bounds[0] <= w and bare.bounds[1] <= s and bare.bounds[2] >= e and bare.bounds[3] >= n
+    for (z, x, y), png in bf.raster_tiles().items():
+        for basemap in (pm, bare):
+            served = basemap.tile(z, x, y)
+            assert served.data == png and served.media_type == "image/png" and served.encoding is None
+    assert pm.tile(*bf.RASTER_HOLE) is None and pm.covers(*bf.RASTER_HOLE)
 
 
 def test_a_tile_can_be_revalidated_and_is_cached_by_browsers(client):
