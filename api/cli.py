@@ -477,6 +477,9 @@ def serve(data: Path, catalog: Path, host: str, port: int, rules: Path, log_leve
     for b in basemaps:
         click.echo(f"  base map / nền bản đồ {b.id}: {b.title} ({b.kind} {b.format}, zoom {b.minzoom}–{b.maxzoom})",
                    err=True)
+        if b.kind == "vector" and not b.vector_layers:
+            click.echo(f"  warning: {b.id} names no layers (`vector_layers` in its metadata): the map cannot draw it / "
+                       f"cảnh báo: {b.id} không nêu tên lớp (`vector_layers`): bản đồ không vẽ được", err=True)
     sys.exit(run_server(app, sock, workers, log_level, before_fork=store.close))
 
 
