@@ -33,9 +33,11 @@ node_modules/.installed: package.json package-lock.json
 
 assets: node_modules/.installed
 
-# WORKERS=N: serving processes (default: one per core).
+# WORKERS=N: serving processes (default: one per core). BASEMAPS="a.mbtiles b.tif": the office's own backgrounds
+# (each becomes a --basemap; file names without spaces).
 run: $(VENV)/.installed $(DATA) node_modules/.installed
-	$(BIN)/planmap serve --host $(HOST) --port $(PORT) $(if $(WORKERS),--workers $(WORKERS))
+	$(BIN)/planmap serve --host $(HOST) --port $(PORT) $(if $(WORKERS),--workers $(WORKERS)) \
+		$(foreach f,$(BASEMAPS),--basemap '$(f)')
 
 # What the tests need from Debian itself: stop at once, naming the package, rather than skip tests later.
 CHROMIUM ?= /usr/bin/chromium

@@ -269,4 +269,24 @@ class StyleMetadata(Open):
     scope: Literal["style"]
     stylesheets: list[Stylesheet]
     layers: list[dict]
+class Basemap(Open):
+    """A base map as TileJSON 3.0, with planmap's `id`, `title`, `kind` and `format`."""
+
+    tilejson: str
+    id: str
+    title: str
+    name: str
+    attribution: str
+    kind: Literal["raster", "vector"]
+    format: str = Field(description="png | jpg | webp | avif | pbf (Mapbox Vector Tiles)")
+    bounds: list[float] = Field(min_length=4, max_length=4, description="west, south, east, north (CRS84)")
+    minzoom: int = Field(ge=0)
+    maxzoom: int = Field(ge=0)
+    scheme: Literal["xyz"]
+    tiles: list[str]
+    vector_layers: list[dict] | None = None
+
+
+class Basemaps(Open):
+    basemaps: list[Basemap]
     links: list[Link]

@@ -71,6 +71,7 @@ def landing(base: str, lang: str = "vi") -> dict:
                  "Kiểu ký hiệu (SLD, QML) / Styles"),
             link(f"{base}/exports/qgis-project", "related", "application/zip",
                  "Dự án QGIS có ký hiệu / A styled QGIS project (.qgz)"),
+            link(f"{base}/basemaps", "related", JSON, "Nền bản đồ (TileJSON) / Base maps"),
         ],
     }
 

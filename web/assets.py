@@ -35,6 +35,8 @@ VENDOR_FILES = frozenset({
     "leaflet-draw/dist/images/spritesheet.png",
     "leaflet-draw/dist/images/spritesheet-2x.png",
     "leaflet-draw/dist/images/spritesheet.svg",
+    # protomaps-leaflet: vector tiles (MVT) drawn on canvas — the vector base maps of `planmap serve --basemap`
+    "protomaps-leaflet/dist/protomaps-leaflet.js",
 })
 
 MEDIA_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".png": "image/png",
