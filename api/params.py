@@ -48,7 +48,9 @@ DEFAULT_LIMIT = 100
 CRS_URIS = [c.uri for c in SUPPORTED]
 
 Lang = Literal["vi", "en"]
-FilterLang = Literal["cql2-text", "cql2-json"]
+# `cql-text` is the drafts' name of cql2-text, which GDAL's OAPIF driver looks for in this parameter's enum before
+# it sends a layer's attribute filter to the server (and then sends it as filter-lang=cql-text)
+FilterLang = Literal["cql2-text", "cql2-json", "cql-text"]
 
 
 def whole_number(value: object) -> object:

@@ -46,7 +46,7 @@ from layers.cql_text import parse as parse_cql2_text
 from layers.dataset import Layer
 from layers.limits import MAX_FILTER_CHARS, MAX_FILTER_DEPTH, MAX_FILTER_JSON_DEPTH, MAX_FILTER_TERMS
 
-LANGUAGES = ("cql2-text", "cql2-json")
+LANGUAGES = ("cql2-text", "cql2-json", "cql-text")  # cql-text: the drafts' name, which GDAL sends
 GEOMETRY = "geometry"  # the name of a feature's geometry in filters, as the queryables list it
 ID = "id"  # the feature id, which filters may use like a number property
 VN2000 = parse_crs("EPSG:9213")  # where S_DWITHIN measures its metres
@@ -96,7 +96,7 @@ def parse_filter(text: str, lang: str = "cql2-text", crs: SupportedCrs = CRS84) 
                               code="FilterTooLarge", details={"limit": MAX_FILTER_CHARS})
     if not text.strip():
         raise BadRequest("filter is empty", "filter để trống")
-    return Filter(_parsed(text, lang), crs, text)
+    return Filter(_parsed(text, "cql2-text" if lang == "cql-text" else lang), crs, text)
 
 
 @lru_cache(maxsize=PARSED_FILTERS_KEPT)

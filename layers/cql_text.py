@@ -37,6 +37,7 @@ GRAMMAR = r"""
 ?predicate: expression COMPARISON expression                            -> comparison
           | expression _LIKE expression                                 -> like
           | expression _NOT _LIKE expression                            -> not_like
+          | expression _ILIKE expression                                -> ilike
           | expression _BETWEEN expression _AND expression              -> between
           | expression _NOT _BETWEEN expression _AND expression         -> not_between
           | expression _IN "(" expression ("," expression)* ")"         -> in_
@@ -81,6 +82,7 @@ _OR.2: /OR\b/i
 _AND.2: /AND\b/i
 _NOT.2: /NOT\b/i
 _LIKE.2: /LIKE\b/i
+_ILIKE.2: /ILIKE\b/i
 _BETWEEN.2: /BETWEEN\b/i
 _IN.2: /IN\b/i
 _IS.2: /IS\b/i
@@ -135,6 +137,9 @@ class _Transformer(CQLTransformer):
 
     def not_like(self, lhs, pattern):
         return ast.Like(lhs, pattern, False, "%", "_", "\\", True)
+
+    def ilike(self, lhs, pattern):  # not CQL2, but what GDAL sends for an ILIKE of its own SQL
+        return ast.Like(lhs, pattern, True, "%", "_", "\\", False)
 
     def spatial(self, name: Token, lhs, rhs):
         return SPATIAL_PREDICATES_MAP[str(name).lower()](lhs, rhs)

@@ -433,7 +433,7 @@ def test_conformance_and_the_api_definition_describe_filtering(client):
     for path in ("/collections/{collectionId}/items", "/collections/sites/items"):
         params = {p["name"]: p for p in doc["paths"][path]["get"]["parameters"]}
         assert {"filter", "filter-lang", "filter-crs", "sortby", "properties", "skipGeometry"} <= set(params)
-        assert params["filter-lang"]["schema"]["enum"] == ["cql2-text", "cql2-json"]
+        assert params["filter-lang"]["schema"]["enum"] == ["cql2-text", "cql2-json", "cql-text"]
         assert VN2000 in params["filter-crs"]["schema"]["enum"]
         assert params["skipGeometry"]["schema"]["type"] == "boolean"
 
