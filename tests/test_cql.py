@@ -126,6 +126,16 @@ TEXT_CASES = [
      F.area_ha.notna() & F.workers.notna() & ~((F.area_ha > 20) | (F.workers < 50))),
     ("(status = 'planned' OR status = 'operating') AND public = true",
      F.status.isin(["planned", "operating"]) & F.public),
+    ("status = 'dropped' OR status = 'planned' AND area_ha > 40",  # AND binds tighter than OR, as CQL2 says
+     (F.status == "dropped") | ((F.status == "planned") & (F.area_ha > 40))),
+    ("NOT (status = 'planned' OR public = false) AND area_ha IS NOT NULL",
+     F.status.notna() & ~((F.status == "planned") | ~F.public) & F.area_ha.notna()),
+    ("name <> 'O''Brien'", F.name.notna()),
+    ("name ILIKE 'ccn%'", text(F.name).str.lower().str.startswith("ccn").fillna(False).astype(bool)),
+    ("area_ha % 2 = 0", np.fmod(F.area_ha, 2) == 0),
+    ("workers div 100 = 12", np.floor_divide(F.workers, 100) == 12),
+    ("2 ^ 3 = area_ha", F.area_ha == 8),
+    ("-area_ha < -40", -F.area_ha < -40),
     ("name LIKE 'CCN%'", text(F.name).str.startswith("CCN")),
     ("name LIKE '%n'", text(F.name).str.endswith("n")),
     ("name LIKE 'C_N %'", text(F.name).str.match(r"C.N ")),
@@ -241,13 +251,27 @@ JSON_CASES = [
     ({"op": ">", "args": [{"property": "valid_from"}, {"date": "2024-01-01"}]}, DATES > pd.Timestamp("2024-01-01")),
     ({"op": "=", "args": [{"op": "casei", "args": [{"property": "name"}]}, {"op": "casei", "args": ["CCN NAM HÒA"]}]},
      F.name == "CCN Nam Hòa"),
+    ({"op": "like", "args": [{"op": "accenti", "args": [{"property": "name"}]}, "%Dong Hy"]},
+     text(F.name).str.endswith("Đồng Hỷ")),
+    ({"op": "=", "args": [{"op": "%", "args": [{"property": "area_ha"}, 2]}, 0]}, np.fmod(F.area_ha, 2) == 0),
+    ({"op": "t_intersects", "args": [{"property": "valid_from"}, {"interval": ["2024-01-01", "2024-03-01"]}]},
+     (DATES >= pd.Timestamp("2024-01-01")) & (DATES <= pd.Timestamp("2024-03-01"))),
+    ({"op": "t_disjoint", "args": [{"property": "valid_from"}, {"interval": ["2020-01-01", ".."]}]},
+     DATES < pd.Timestamp("2020-01-01")),
+    ({"op": "s_intersects", "args": [{"property": "geometry"}, {"bbox": list(
+        gpd.GeoSeries([AREA], crs="EPSG:9213").to_crs("OGC:CRS84").total_bounds)}]},
+     F.geometry.intersects(AREA.envelope)),
+    ({"op": "s_dwithin", "args": [{"property": "geometry"}, {"type": "Point", "coordinates": [X0, Y0]}, 1000]},
+     HAS_GEOMETRY & (F.geometry.distance(Point(X0, Y0)) <= 1000)),
 ]
 
 
 @pytest.mark.parametrize(("cql", "expected"), JSON_CASES, ids=[json.dumps(c)[:60] for c, _ in JSON_CASES])
 def test_cql2_json_selects_what_pandas_selects(client, cql, expected):
-    resp = client.get(ITEMS, params={"filter": json.dumps(cql), "filter-lang": "cql2-json"})
-    assert sorted(ids_of(resp)) == selected(expected)
+    params = {"filter": json.dumps(cql), "filter-lang": "cql2-json"}
+    if cql["op"] == "s_dwithin":
+        params["filter-crs"] = VN2000
+    assert sorted(ids_of(client.get(ITEMS, params=params))) == selected(expected)
 
 
 def test_cql2_json_spatial_with_a_geojson_literal(client):
@@ -266,6 +290,11 @@ def test_temporal_functions_on_the_date_fields(client):
         ("T_INTERSECTS(valid_from, INTERVAL('2024-01-01T00:00:00Z', '2024-03-01T00:00:00Z'))",
          (DATES >= pd.Timestamp("2024-01-01")) & (DATES <= pd.Timestamp("2024-03-01"))),
         ("T_EQUALS(valid_to, DATE('2025-06-30'))", ENDS == pd.Timestamp("2025-06-30")),
+        ("T_DISJOINT(valid_from, INTERVAL('2020-01-01', '2025-01-01'))",
+         (DATES < pd.Timestamp("2020-01-01")) | (DATES > pd.Timestamp("2025-01-01"))),
+        ("T_INTERSECTS(valid_from, INTERVAL('2024-03-01', '..'))", DATES >= pd.Timestamp("2024-03-01")),
+        ("T_STARTS(valid_from, INTERVAL('2024-03-01', '2030-01-01'))", DATES == pd.Timestamp("2024-03-01")),
+        ("T_BEFORE(valid_to, valid_from)", ENDS < DATES),
     ]
     for cql, expected in cases:
         assert sorted(ids_of(client.get(ITEMS, params={"filter": cql}))) == selected(expected), cql
