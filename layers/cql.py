@@ -62,6 +62,7 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
     "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus",
     "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/temporal-functions",
     "http://www.opengis.net/spec/cql2/1.0/conf/property-property",
     "http://www.opengis.net/spec/cql2/1.0/conf/arithmetic",
 ]
@@ -260,6 +261,8 @@ def _attributes(node: object) -> list[str]:
         elif isinstance(item, ast.In):
             stack.append(item.lhs)
             stack.extend(item.sub_nodes)
+        elif isinstance(item, values.Interval):
+            stack.extend((item.start, item.end))
         elif isinstance(item, ast.Function) and item.name.lower() in _DISTANCE_FUNCTIONS:
             stack.extend(item.arguments[:3])  # the fourth is the unit of the distance, not a property
         elif isinstance(item, ast.Node):
@@ -557,9 +560,17 @@ class _Evaluation:
     def _span(self, node: object) -> tuple:
         """(start, end, missing) in nanoseconds: an instant is a span of no length, an open end is unbounded."""
         if isinstance(node, values.Interval):
-            return _instant(node.start, _NS_MIN), _instant(node.end, _NS_MAX), False
+            return (*(self._end(e, open_end) for e, open_end in ((node.start, _NS_MIN), (node.end, _NS_MAX))), False)
         value = self._as_time(self.value(node))
         return value.value, value.value, value.missing
+
+    def _end(self, end: object, open_end: int) -> np.ndarray | int:
+        """One end of an interval: a date or time, open (None or '..'), or a date property — whose empty values
+        are open ends, as the layer's validity dates are (`valid_to` empty: still in force)."""
+        if not isinstance(end, ast.Attribute):
+            return _instant(end, open_end)
+        value = self._as_time(self.value(end))
+        return np.where(np.asarray(value.missing, dtype=bool), open_end, value.value)
 
     def _as_time(self, v: _Value) -> _Value:
         """A date/time operand as nanoseconds; a text property holding dates (e.g. `valid_from`) is read as dates

@@ -72,9 +72,12 @@ GRAMMAR = r"""
         | BOOLEAN                                                       -> boolean
         | _DATE "(" STRING ")"                                          -> date
         | _TIMESTAMP "(" STRING ")"                                     -> timestamp
-        | _INTERVAL "(" STRING "," STRING ")"                           -> interval
+        | _INTERVAL "(" interval_end "," interval_end ")"               -> interval
         | _BBOX "(" signed "," signed "," signed "," signed ("," signed "," signed)? ")" -> bbox
         | ewkt_geometry                                                 -> geometry
+?interval_end: STRING
+             | NAME                                                     -> attribute
+             | QUOTED_NAME                                              -> attribute
 ?signed: NUMBER                                                         -> number
        | "-" NUMBER                                                     -> negative
 
@@ -191,8 +194,9 @@ class _Transformer(CQLTransformer):
     def timestamp(self, token: Token):
         return parse_timestamp(self.string(token))
 
-    def interval(self, start: Token, end: Token):
-        return values.Interval(*(parse_instant(self.string(t)) for t in (start, end)))
+    def interval(self, start, end):  # each end: a date or time as text, '..' (open), or a property
+        return values.Interval(*(t if isinstance(t, ast.Attribute) else parse_instant(self.string(t))
+                                 for t in (start, end)))
 
     def bbox(self, *numbers):
         if len(numbers) == 6:  # with heights: minx, miny, minz, maxx, maxy, maxz

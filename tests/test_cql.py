@@ -295,6 +295,9 @@ def test_temporal_functions_on_the_date_fields(client):
         ("T_INTERSECTS(valid_from, INTERVAL('2024-03-01', '..'))", DATES >= pd.Timestamp("2024-03-01")),
         ("T_STARTS(valid_from, INTERVAL('2024-03-01', '2030-01-01'))", DATES == pd.Timestamp("2024-03-01")),
         ("T_BEFORE(valid_to, valid_from)", ENDS < DATES),
+        # a feature's own validity as an interval of its properties (an empty end is open): in force in 2026
+        ("T_INTERSECTS(INTERVAL(valid_from, valid_to), INTERVAL('2026-01-01', '2026-12-31'))",
+         (DATES.isna() | (DATES <= "2026-12-31")) & (ENDS.isna() | (ENDS >= "2026-01-01"))),
     ]
     for cql, expected in cases:
         assert sorted(ids_of(client.get(ITEMS, params={"filter": cql}))) == selected(expected), cql
@@ -456,7 +459,7 @@ def test_conformance_and_the_api_definition_describe_filtering(client):
     for name in ("ogcapi-features-3/1.0/conf/filter", "ogcapi-features-3/1.0/conf/features-filter",
                  "cql2/1.0/conf/cql2-text", "cql2/1.0/conf/cql2-json", "cql2/1.0/conf/basic-cql2",
                  "cql2/1.0/conf/advanced-comparison-operators", "cql2/1.0/conf/basic-spatial-functions",
-                 "cql2/1.0/conf/arithmetic"):
+                 "cql2/1.0/conf/arithmetic", "cql2/1.0/conf/temporal-functions"):
         assert f"http://www.opengis.net/spec/{name}" in classes
     doc = client.get("/api").json()
     for path in ("/collections/{collectionId}/items", "/collections/sites/items"):
