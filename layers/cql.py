@@ -290,7 +290,8 @@ class _Value:
     value: object
     missing: object  # bool array, or a bool for a literal
     name: str
-    is_property: bool = False
+    is_property: bool = False  # varies per row (a property, or computed from one)
+    column: str | None = None  # the property it is, as it is
 
 
 _KIND_WORDS = {"number": ("a number", "số"), "text": ("text", "chuỗi"), "boolean": ("true/false", "đúng/sai"),
@@ -437,6 +438,9 @@ class _Evaluation:
         return result[::-1] if node.not_ else result
 
     def _in(self, node: ast.In) -> tuple:
+        if not isinstance(node.sub_nodes, list):
+            raise BadRequest("IN takes a list of values, e.g. status IN ('planned', 'expanding')",
+                             "IN cần một danh sách giá trị, ví dụ status IN ('planned', 'expanding')")
         value = self.value(node.lhs)
         options = [self.value(v) for v in node.sub_nodes]
         if any(isinstance(o.value, np.ndarray) for o in options):
@@ -577,8 +581,8 @@ class _Evaluation:
         (each layer's text parsed once), a text literal must be a date."""
         if v.kind == "time":
             return v
-        if v.kind == "text" and v.is_property:
-            ns, missing = _dates_of(self.layer, v.name)
+        if v.kind == "text" and v.column is not None:
+            ns, missing = _dates_of(self.layer, v.column)
             return _Value("time", ns[self.rows], missing[self.rows], v.name, True)
         if v.kind == "text" and isinstance(v.value, str) and _DATE_TEXT.match(v.value):
             return _Value("time", _instant(v.value, 0), False, v.name)
@@ -631,7 +635,7 @@ class _Evaluation:
         if kind == "boolean":
             truth = np.asarray(np.where(missing, False, column), dtype=bool)
             return _Value("boolean", truth, missing, name, True)
-        return _Value("text", _as_text(column, missing), missing, name, True)
+        return _Value("text", _as_text(column, missing), missing, name, True, name)
 
     def _arithmetic(self, node, ufunc: Callable | None = None) -> _Value:
         a, b = (self.value(node.lhs), self.value(node.rhs)) if ufunc is None else \
