@@ -620,22 +620,8 @@ class _Evaluation:
             raise BadRequest(f"filter uses unknown property {name!r}", f"filter dùng thuộc tính không có: {name!r}")
         if kind == "geometry":
             return _Value("geometry", None, self._geometry_missing(), name, True)
-        if name == ID and ID not in self.layer.property_columns:
-            return _Value("number", self.layer.fids[self.rows].astype(np.float64), np.zeros(self.n, dtype=bool),
-                          name, True)
-        column = self.layer.column(name)[self.rows]
-        missing = pd.isna(column)
-        if column.dtype.kind == "M":
-            ns = column.astype("datetime64[ns]").astype(np.int64)
-            return _Value("time", ns, missing, name, True)
-        if kind in ("integer", "number"):
-            numbers = column.astype(np.float64) if column.dtype.kind in "iufb" else \
-                pd.to_numeric(pd.Series(column, dtype=object), errors="coerce").to_numpy(dtype=np.float64)
-            return _Value("number", numbers, missing | np.isnan(numbers), name, True)
-        if kind == "boolean":
-            truth = np.asarray(np.where(missing, False, column), dtype=bool)
-            return _Value("boolean", truth, missing, name, True)
-        return _Value("text", _as_text(column, missing), missing, name, True, name)
+        kind, values_, missing = _typed_column(self.layer, name, kind)
+        return _Value(kind, values_[self.rows], missing[self.rows], name, True, name if kind == "text" else None)
 
     def _arithmetic(self, node, ufunc: Callable | None = None) -> _Value:
         a, b = (self.value(node.lhs), self.value(node.rhs)) if ufunc is None else \
@@ -676,6 +662,32 @@ class _Evaluation:
 
 
 # ------------------------------------------------------------------------------------------------- helpers
+def _typed_column(layer: Layer, name: str, queryable: str) -> tuple[str, np.ndarray, np.ndarray]:
+    """(kind, values, missing) of a property over the whole layer, as filters compare it — kept per layer like its
+    columns, so a filter asked again costs the comparison alone."""
+    key = ("typed", name)
+    found = layer.cache.get(key)
+    if found is not None:
+        return found
+    if name == ID and ID not in layer.property_columns:
+        found = ("number", layer.fids.astype(np.float64), np.zeros(len(layer), dtype=bool))
+    else:
+        column = layer.column(name)
+        missing = np.asarray(pd.isna(column), dtype=bool)
+        if column.dtype.kind == "M":
+            found = ("time", column.astype("datetime64[ns]").astype(np.int64), missing)
+        elif queryable in ("integer", "number"):
+            numbers = column.astype(np.float64) if column.dtype.kind in "iufb" else \
+                pd.to_numeric(pd.Series(column, dtype=object), errors="coerce").to_numpy(dtype=np.float64)
+            found = ("number", numbers, missing | np.isnan(numbers))
+        elif queryable == "boolean":
+            found = ("boolean", np.asarray(np.where(missing, False, column), dtype=bool), missing)
+        else:
+            found = ("text", _as_text(column, missing), missing)
+    layer.cache[key] = found
+    return found
+
+
 def like_regex(pattern: str, escape: str = "\\", nocase: bool = False) -> re.Pattern:
     """CQL2's LIKE pattern (`%` any run of characters, `_` one character, `\\` escaping either) as a regular
     expression over the whole value.  Between wildcards, each literal run is matched by an atomic group at its
@@ -744,6 +756,10 @@ def _text_compare(op: type, a: object, b: object) -> np.ndarray | bool:
     """Text compared per row (pandas' object comparison: an empty value compares false and is masked after)."""
     if not isinstance(a, np.ndarray) and not isinstance(b, np.ndarray):
         return bool(getattr(a, _TEXT_COMPARE[op])(b))
+    if op in (ast.Equal, ast.NotEqual) and isinstance(a, np.ndarray) != isinstance(b, np.ndarray):
+        column, literal = (a, b) if isinstance(a, np.ndarray) else (b, a)
+        equal = pd.Series(column, dtype=object).isin([literal]).to_numpy(dtype=bool)  # hashed: ~2× a comparison
+        return equal if op is ast.Equal else ~equal
     left = pd.Series(a, dtype=object) if isinstance(a, np.ndarray) else a
     right = pd.Series(b, dtype=object) if isinstance(b, np.ndarray) else b
     if not isinstance(left, pd.Series):  # literal on the left: the reflected comparison
