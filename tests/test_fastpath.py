@@ -123,6 +123,9 @@ def test_what_the_short_way_takes_and_what_it_leaves(clients):
     assert answer_read(_scope(app, "/collections/fuel_stations/items", f"crs={VN2000}"))[0] == 200
     fid = _some_fid(clients[0])
     assert answer_read(_scope(app, f"/collections/fuel_stations/items/{fid}"))[0] == 200
+    # a filtered, sorted selection is a read like any other: the short way answers it with the same functions
+    assert answer_read(_scope(app, "/collections/fuel_stations/items",
+                              "filter=status%20%3D%20%27existing%27&sortby=-name&properties=name"))[0] == 200
     left = [
         _scope(app, "/collections/fuel_stations/items", headers=[(b"authorization", b"Bearer x")]),
         _scope(app, "/collections/fuel_stations/items", headers=[(b"accept-encoding", b"gzip, br")]),
