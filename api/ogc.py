@@ -5,6 +5,7 @@ Route functions stay thin: they validate parameters, call these, and pick the me
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from urllib.parse import quote, urlencode
 
@@ -15,8 +16,10 @@ from api.responses import GEOJSON, HTML, JSON, OPENAPI_JSON
 from geo.crs import CRS84_URI, SUPPORTED, SupportedCrs
 from geo.errors import BadRequest, NotFound
 from layers.catalog import GROUPS
+from layers.cql import CONFORMANCE as CQL2_CONFORMANCE
+from layers.cql import check_properties, parse_filter
 from layers.dataset import Dataset, Layer
-from layers.query import FeatureQuery, encode_rows, select_rows
+from layers.query import ID, FeatureQuery, encode_rows, parse_properties, parse_sortby, select_rows, sort_rows
 
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
@@ -32,6 +35,10 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-styles-1/1.0/conf/global-styles",
     "http://www.opengis.net/spec/ogcapi-styles-1/1.0/conf/collection-styles",
     "http://www.opengis.net/spec/ogcapi-styles-1/1.0/conf/sld-11",
+    # Part 3 filtering and the CQL2 classes layers/cql.py implements
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    *CQL2_CONFORMANCE,
 ]
 CRS_LIST = [c.uri for c in SUPPORTED]
 
@@ -160,12 +167,25 @@ def build_query(layer: Layer, params: ItemsParams) -> tuple[FeatureQuery, Suppor
         allowed = ", ".join(sorted(RESERVED_ITEM_PARAMS | set(queryables)))
         raise BadRequest(f"unknown parameter(s) {', '.join(unknown)}; allowed: {allowed}",
                          f"Tham số không xác định: {', '.join(unknown)}")
-    return params.query(filters), crs_param(params.crs)
+    query = params.query(filters)
+    if params.filter is not None:
+        cql = parse_filter(params.filter, params.filter_lang or "cql2-text", crs_param(params.filter_crs,
+                                                                                        "filter-crs"))
+        check_properties(layer, cql)
+        query = dataclasses.replace(query, filter=cql)
+    return query, crs_param(params.crs)
+
+
+def _output(layer: Layer, params: ItemsParams) -> tuple[tuple[str, ...] | None, bool]:
+    """(the properties to return, None for all; whether to return geometries)."""
+    names = None if params.properties is None else parse_properties(params.properties, layer)
+    return names, not params.skip_geometry
 
 
 def _page_hrefs(base: str, cid: str, params: ItemsParams):
     """A function (offset, format) → the link to that page of the same query: the query is encoded once."""
-    query = {k: v for k, v in params.model_dump(by_alias=True, exclude_none=True).items()
+    query = {k: (str(v).lower() if isinstance(v, bool) else v)
+             for k, v in params.model_dump(by_alias=True, exclude_none=True).items()
              if k not in ("offset", "f", "lang") and k in RESERVED_ITEM_PARAMS}
     if params.bbox is not None:
         query["bbox"] = ",".join(repr(float(v)) for v in params.box)
@@ -178,7 +198,9 @@ def _page_hrefs(base: str, cid: str, params: ItemsParams):
 def items_page(layer: Layer, params: ItemsParams, base: str) -> tuple[bytes, SupportedCrs, dict]:
     """A GeoJSON FeatureCollection page as bytes, its CRS, and the page facts (for HTML rendering)."""
     query, crs = build_query(layer, params)
-    rows = select_rows(layer, query)
+    sortby = () if params.sortby is None else parse_sortby(params.sortby, [ID, *layer.queryables()])
+    properties, geometry = _output(layer, params)
+    rows = sort_rows(layer, select_rows(layer, query), sortby)
     matched = len(rows)
     page = rows[params.offset: params.offset + params.limit]
     cid = layer.id
@@ -201,8 +223,8 @@ def items_page(layer: Layer, params: ItemsParams, base: str) -> tuple[bytes, Sup
         "timeStamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         "links": links,
     }
-    body = orjson.dumps(head)[:-1] + b',"features":[' + encode_rows(layer, page, crs) + b"]}"
-    return body, crs, {"rows": page, "matched": matched, "links": links}
+    body = orjson.dumps(head)[:-1] + b',"features":[' + encode_rows(layer, page, crs, properties, geometry) + b"]}"
+    return body, crs, {"rows": page, "matched": matched, "links": links, "properties": properties}
 
 
 def feature(layer: Layer, fid: str, crs: SupportedCrs, base: str) -> bytes:

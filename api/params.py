@@ -48,6 +48,9 @@ DEFAULT_LIMIT = 100
 CRS_URIS = [c.uri for c in SUPPORTED]
 
 Lang = Literal["vi", "en"]
+# `cql-text` is the drafts' name of cql2-text, which GDAL's OAPIF driver looks for in this parameter's enum before
+# it sends a layer's attribute filter to the server (and then sends it as filter-lang=cql-text)
+FilterLang = Literal["cql2-text", "cql2-json", "cql-text"]
 
 
 def whole_number(value: object) -> object:
@@ -307,9 +310,30 @@ class ItemsParams(SelectionParams):
     crs: str | None = _crs_field("Hệ tọa độ của kết quả / CRS of the response geometries")
     limit: QueryInt = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Số đối tượng tối đa mỗi trang / page size")
     offset: QueryInt = Field(0, ge=0, description="Bỏ qua bao nhiêu đối tượng đầu / features to skip")
+    # OGC API – Features Part 3: a CQL2 filter, read by layers/cql.py when the collection is known
+    filter_lang: FilterLang | None = Field(None, alias="filter-lang", description=(
+        "Ngôn ngữ của filter (mặc định cql2-text) / the filter's language (default cql2-text)"))
+    filter_crs: str | None = _crs_field("Hệ tọa độ của hình học trong filter (mặc định CRS84) / CRS of the filter's "
+                                        "geometries (default CRS84)", alias="filter-crs")
+    filter: str | None = Field(None, description=(
+        "Biểu thức lọc CQL2, vd. status = 'planned' AND area_ha > 20 / a CQL2 filter, e.g. "
+        "status = 'planned' AND S_INTERSECTS(geometry, POINT(105.84 21.59))"))
+    sortby: str | None = Field(None, description=(
+        "Sắp xếp theo các thuộc tính (hoặc id), '-' giảm dần, vd. -area_ha,name / sort keys, '-' for descending"))
+    properties: str | None = Field(None, description=(
+        "Chỉ trả về các thuộc tính này (phân cách bằng dấu phẩy; id và hình học luôn có) / only these properties"))
+    skip_geometry: bool | None = Field(None, alias="skipGeometry", description=(
+        "true: không trả về hình học / true: features without geometry"))
+
+    @field_validator("filter_crs")
+    @classmethod
+    def _supported_filter_crs(cls, value: str | None) -> str | None:
+        crs_param(value, "filter-crs")
+        return value
 
 
-RESERVED_ITEM_PARAMS = {"f", "lang", "bbox", "bbox-crs", "crs", "limit", "offset", "datetime"}
+RESERVED_ITEM_PARAMS = {"f", "lang", "bbox", "bbox-crs", "crs", "limit", "offset", "datetime", "filter", "filter-lang",
+                        "filter-crs", "sortby", "properties", "skipGeometry"}
 
 
 class ItemParams(CommonParams):

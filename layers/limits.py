@@ -42,6 +42,22 @@ MAX_FEATURE_VERTICES = 100_000  # one feature written to a layer (the largest sh
 MAX_BATCH_VERTICES = 5_000_000  # all proposals of one batch file (`planmap check`) together
 
 
+# ------------------------------------------------------------------------------------------------------- queries
+# A CQL2 filter (`filter=`, text or JSON), in characters: what a planner asks takes a few hundred, a polygon literal
+# of ~400 vertices fits; the whole query string is bounded anyway (MAX_QUERY_STRING_BYTES).
+MAX_FILTER_CHARS = 8_000
+# Nesting of a filter's expressions (NOT, comparisons, functions, arithmetic; a chain of ANDs or ORs is one level):
+# real filters nest three or four levels.  A CQL2 JSON document may nest deeper than its expression (arguments,
+# coordinates): its JSON is refused beyond MAX_FILTER_JSON_DEPTH before the parser walks it.
+MAX_FILTER_DEPTH = 20
+MAX_FILTER_JSON_DEPTH = 64
+# Predicates, functions and arithmetic of one filter (an IN list counts once): each is one vectorized pass over the
+# selected rows, so this bounds the work of a filter on the largest layer to well under a second.
+MAX_FILTER_TERMS = 200
+# Keys of one `sortby`: each is a pass of the sort over the selected rows.
+MAX_SORT_KEYS = 8
+
+
 def check_vertices(count: int, limit: int, what_en: str, what_vi: str) -> None:
     """Refuse (413) a geometry of more than `limit` vertices, saying the limit, before any work is done on it."""
     if count > limit:

@@ -1,4 +1,5 @@
-"""Selecting features of a layer (bbox, property equality, time) and encoding a page of them as GeoJSON."""
+"""Selecting features of a layer (bbox, property equality, time, a CQL2 filter), ordering them (`sortby`) and
+encoding a page of them as GeoJSON (all properties or some, with or without geometry)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,15 @@ import re
 from dataclasses import dataclass, field
 
 import numpy as np
+import orjson
+import pandas as pd
 
 from geo.crs import CRS84, SupportedCrs, transform_bbox, transform_geometries
 from geo.errors import BadRequest
-from geo.geojson import encode_geometries, join_features
+from geo.geojson import encode_geometries, feature_head, join_features
+from layers.cql import Filter, filter_mask
 from layers.dataset import Layer
+from layers.limits import MAX_SORT_KEYS
 
 
 class QueryError(BadRequest):
@@ -26,6 +31,7 @@ class FeatureQuery:
     bbox_crs: SupportedCrs = CRS84
     filters: dict[str, str] = field(default_factory=dict)
     interval: tuple[dt.date | None, dt.date | None] | None = None
+    filter: Filter | None = None  # a CQL2 filter (OGC API – Features Part 3)
 
 
 def select_rows(layer: Layer, query: FeatureQuery) -> np.ndarray:
@@ -44,7 +50,85 @@ def select_rows(layer: Layer, query: FeatureQuery) -> np.ndarray:
         rows = rows[mask]
     if query.interval is not None:
         rows = rows[layer.valid_between(*query.interval, rows=rows)]
+    if query.filter is not None and len(rows):
+        rows = rows[filter_mask(layer, query.filter, rows)]
     return rows
+
+
+# ------------------------------------------------------------------------------------------------------ sorting
+ID = "id"  # the feature id: sortable like a property
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """One key of `sortby`: a property (or `id`), ascending unless `descending`."""
+
+    name: str
+    descending: bool = False
+
+
+def parse_sortby(text: str, sortable: list[str]) -> tuple[SortKey, ...]:
+    """`name,-area_ha` (or `+name`; a `+` left unencoded in a URL arrives as a space) → the keys, checked against
+    the properties that can be sorted on (400 naming any other)."""
+    keys: list[SortKey] = []
+    for part in text.split(","):
+        name = part.strip()
+        descending = name.startswith("-")
+        name = name[1:].strip() if name[:1] in "+-" and name else name
+        if not name:
+            raise QueryError(f"sortby {text!r} has an empty key; write e.g. sortby=name,-area_ha",
+                             f"sortby {text!r} có khóa trống; viết ví dụ sortby=name,-area_ha")
+        if name not in sortable:
+            raise QueryError(f"sortby: unknown property {name!r}; sortable: {', '.join(sortable)}",
+                             f"sortby: không có thuộc tính {name!r}; sắp xếp được theo: {', '.join(sortable)}")
+        if all(k.name != name for k in keys):
+            keys.append(SortKey(name, descending))
+    if len(keys) > MAX_SORT_KEYS:
+        raise QueryError(f"sortby has {len(keys)} keys; at most {MAX_SORT_KEYS} are accepted",
+                         f"sortby có {len(keys)} khóa; tối đa {MAX_SORT_KEYS}")
+    return tuple(keys)
+
+
+def sort_rows(layer: Layer, rows: np.ndarray, keys: tuple[SortKey, ...]) -> np.ndarray:
+    """`rows` ordered by the keys, empty values last whichever the direction, ties in feature order (stable, so
+    paging through a sorted result meets every feature once)."""
+    if not keys or len(rows) < 2:
+        return rows
+    columns = [rows]  # np.lexsort: the last key is the primary one, the rows themselves break ties
+    for key in reversed(keys):
+        rank = _rank(layer, key.name)[rows]
+        empty = rank < 0
+        rank = -rank if key.descending else rank
+        columns.append(np.where(empty, np.iinfo(np.int64).max, rank))
+    return rows[np.lexsort(columns)]
+
+
+def _rank(layer: Layer, name: str) -> np.ndarray:
+    """Per row of the layer, the rank of its value of `name` among the distinct values (−1: empty), computed once
+    per layer: a sorted page then costs a sort of whole numbers over the selected rows, not of their values."""
+    key = ("rank", name)
+    rank = layer.cache.get(key)
+    if rank is None:
+        values = layer.fids if name == ID else layer.column(name)
+        try:
+            codes, _ = pd.factorize(values, sort=True)
+        except TypeError:  # values of several kinds in one column (an imported layer): ordered as text
+            text = pd.Series(values, dtype=object)
+            codes, _ = pd.factorize(text.where(text.isna(), text.astype(str)), sort=True)
+        rank = layer.cache[key] = np.asarray(codes, dtype=np.int64)
+    return rank
+
+
+def parse_properties(text: str, layer: Layer) -> tuple[str, ...]:
+    """`properties=name,status` → the properties to return, in that order (400 naming any the layer lacks); an
+    empty value asks for none.  The feature id is not a property: it always comes (naming it changes nothing)."""
+    names = tuple(dict.fromkeys(n.strip() for n in text.split(",") if n.strip() and n.strip() != ID))
+    columns = layer.property_columns
+    unknown = [n for n in names if n not in columns]
+    if unknown:
+        raise QueryError(f"properties: unknown {', '.join(map(repr, unknown))}; the layer has: {', '.join(columns)}",
+                         f"properties: không có {', '.join(map(repr, unknown))}; lớp có: {', '.join(columns)}")
+    return names
 
 
 def _equals(column: np.ndarray, value: str, name: str) -> np.ndarray:
@@ -115,14 +199,41 @@ def parse_interval(text: str) -> tuple[dt.date | None, dt.date | None]:
     return instant, instant
 
 
-def encode_rows(layer: Layer, rows: np.ndarray, crs: SupportedCrs) -> bytes:
-    """The Features at `rows`, comma-joined, with geometry in `crs` (CRS84 and VN-2000 come pre-encoded)."""
+def encode_rows(layer: Layer, rows: np.ndarray, crs: SupportedCrs, properties: tuple[str, ...] | None = None,
+                geometry: bool = True) -> bytes:
+    """The Features at `rows`, comma-joined, with geometry in `crs` (CRS84 and VN-2000 come pre-encoded).
+
+    `properties`: only these (None: all, the prepared bytes as they are); `geometry=False`: `"geometry":null`.
+    Only then are the rows' Features re-encoded — each row's properties cut from its prepared bytes, so a value
+    reads exactly as in the whole Feature."""
     if len(rows) == 0:
         return b""
     rows = np.asarray(rows, dtype=np.int64)
     prepared = layer.encoded.get(crs.code)
-    if prepared is not None:
+    if properties is None and geometry and prepared is not None:
         return prepared.join(rows)
-    geoms = transform_geometries(layer.geometries(rows), CRS84, crs)
-    geo_bytes = encode_geometries(geoms)
-    return join_features([h + g + b"}" for h, g in zip(layer.heads(rows), geo_bytes, strict=True)])
+    heads = layer.heads(rows) if properties is None else _heads_with(layer, rows, properties)
+    if not geometry:
+        return join_features([h + b"null}" for h in heads])
+    if prepared is not None:
+        geo_bytes = [f[n:-1] for f, n in zip(prepared.items(rows), prepared.head_lengths(rows).tolist(), strict=True)]
+    else:
+        geo_bytes = encode_geometries(transform_geometries(layer.geometries(rows), CRS84, crs))
+    return join_features([h + g + b"}" for h, g in zip(heads, geo_bytes, strict=True)])
+
+
+_PROPERTIES_AT = len(b'{"type":"Feature","id":')
+_PROPERTIES_AFTER_ID = len(b',"properties":')
+_GEOMETRY_KEY = len(b',"geometry":')
+
+
+def _heads_with(layer: Layer, rows: np.ndarray, names: tuple[str, ...]) -> list[bytes]:
+    """`{"type":"Feature","id":…,"properties":{only `names`},"geometry":` of each row."""
+    features = layer.encoded[CRS84.code]
+    out = []
+    for f, n, fid in zip(features.items(rows), features.head_lengths(rows).tolist(), layer.fids[rows].tolist(),
+                         strict=True):
+        start = _PROPERTIES_AT + len(orjson.dumps(fid)) + _PROPERTIES_AFTER_ID
+        props = orjson.loads(f[start:n - _GEOMETRY_KEY])
+        out.append(feature_head(fid, orjson.dumps({k: props.get(k) for k in names})))
+    return out

@@ -17,7 +17,7 @@ router = APIRouter(tags=["Features"])
 
 def _items_html(layer, page: dict) -> str:
     frame = layer.frame
-    cols = layer.property_columns
+    cols = list(page["properties"]) if page["properties"] is not None else layer.property_columns
     rows = []
     for r in page["rows"]:
         fid = int(layer.fids[r])
@@ -30,8 +30,10 @@ def _items_html(layer, page: dict) -> str:
 
 @router.get("/collections/{collectionId}/items", summary="Đối tượng của một lớp / Features of a collection",
             operation_id="getFeatures",
-            description="Các tham số khác lọc theo thuộc tính (xem queryables) / other parameters filter on the "
-                        "collection's queryables (equality)",
+            description="Lọc bằng CQL2 (filter, filter-lang, filter-crs), sắp xếp (sortby), chọn thuộc tính "
+                        "(properties, skipGeometry); các tham số khác lọc theo thuộc tính (xem queryables) / a CQL2 "
+                        "filter (OGC API – Features Part 3), sorting and property selection; other parameters "
+                        "filter on the collection's queryables (equality)",
             responses=documented(401, 404, model=FeatureCollection, media=GEOJSON, html=True))
 def get_items(request: Request, layer: Collection, params: QueryOf[ItemsParams], base: BaseUrl):
     body, crs, page = ogc.items_page(layer, params, base)
