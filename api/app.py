@@ -34,6 +34,7 @@ from api.routers import (
     openapi,
     proposals,
     search,
+    tiles,
     users,
 )
 from api.work import LaneSize, WorkPools
@@ -43,10 +44,12 @@ from layers.prepared import PreparedCache
 from layers.revisions import RevisionStore
 from layers.rules import RuleBook
 from layers.scratch import clear_stale, scratch_root
+from layers.tiles import TileCache
 from layers.workspace import Workspace
 
 log = logging.getLogger("planmap")
-ROUTERS = (landing, collections, items, edits, imports, openapi, checks, proposals, exports, users, search, map)
+ROUTERS = (landing, collections, items, edits, imports, openapi, checks, proposals, exports, users, search, map,
+           tiles)
 
 
 def create_app(dataset: Dataset, rules: RuleBook | None = None, dem_path: Path | None = None,
@@ -85,6 +88,7 @@ def create_app(dataset: Dataset, rules: RuleBook | None = None, dem_path: Path |
     app.state.admin_token = admin_token or None
     app.state.hillshade = _hillshade(dem_path, cache)
     app.state.osm_tiles = osm_tiles
+    app.state.tiles = TileCache()  # vector tiles built, per layer revision (layers/tiles.py)
     install_handlers(app)
     # the body limit counts while the body streams in (chunked uploads too); a route may set its own limit
     app.add_middleware(RequestBodyLimitMiddleware, max_body_size=MAX_BODY_BYTES)

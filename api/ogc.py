@@ -27,6 +27,13 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
     "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",
+    # OGC API – Tiles: vector tiles of every collection (api/routers/tiles.py)
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tileset",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tilesets-list",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/geodata-tilesets",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/oas30",
 ]
 CRS_LIST = [c.uri for c in SUPPORTED]
 
@@ -62,6 +69,8 @@ def landing(base: str, lang: str = "vi") -> dict:
             link(f"{base}/conformance", "conformance", JSON, "Lớp phù hợp / Conformance classes"),
             link(f"{base}/collections", "data", JSON, "Các lớp dữ liệu / Collections"),
             link(f"{base}/map", "http://www.opengis.net/def/rel/ogc/1.0/map", HTML, "Bản đồ / Map"),
+            link(f"{base}/tileMatrixSets", "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes", JSON,
+                 "Lưới ô bản đồ / Tile matrix sets"),
         ],
     }
 
@@ -93,6 +102,8 @@ def collection_doc(layer: Layer, base: str, lang: str = "vi") -> dict:
             link(f"{base}/collections/{cid}/items?f=html", "items", HTML, "Đối tượng (HTML) / Features as HTML"),
             link(f"{base}/collections/{cid}/queryables", "http://www.opengis.net/def/rel/ogc/1.0/queryables",
                  "application/schema+json", "Thuộc tính lọc được / Queryables"),
+            link(f"{base}/collections/{cid}/tiles", "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector", JSON,
+                 "Ô bản đồ vector / Vector tilesets"),
         ],
         # planmap's own fields: bilingual texts, provenance and data honesty
         "titles": dict(meta.title),
