@@ -35,6 +35,9 @@ VENDOR_FILES = frozenset({
     "leaflet-draw/dist/images/spritesheet.png",
     "leaflet-draw/dist/images/spritesheet-2x.png",
     "leaflet-draw/dist/images/spritesheet.svg",
+    # protomaps-leaflet: large layers drawn from planmap's vector tiles on canvas (issue 13); its UMD build, which
+    # bundles its own dependencies and sets window.protomapsL.
+    "protomaps-leaflet/dist/protomaps-leaflet.js",
 })
 
 MEDIA_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".png": "image/png",

@@ -107,6 +107,7 @@ class PlanmapApp(JSCSSMixin, MacroElement):
     vendor_js = [
         ("markercluster", _local(assets.vendor("leaflet.markercluster/dist/leaflet.markercluster.js"))),
         ("proj4", _local(assets.vendor("proj4/dist/proj4.js"))),
+        ("protomaps_leaflet", _local(assets.vendor("protomaps-leaflet/dist/protomaps-leaflet.js"))),
     ]
     default_css = [
         ("markercluster_css", _local(assets.vendor("leaflet.markercluster/dist/MarkerCluster.css"))),
