@@ -13,6 +13,8 @@ three, and an exterior ring has a positive area in tile coordinates (y down) and
 from __future__ import annotations
 
 import math
+import struct
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -72,7 +74,19 @@ def varints(values: np.ndarray) -> bytes:
 
 
 def varint(value: int) -> bytes:
-    return varints(np.array([value], dtype=np.uint64))
+    """One unsigned value as a varint (pure Python: the per-value tables call it once per distinct value)."""
+    out = bytearray()
+    while value > 0x7F:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+@lru_cache(maxsize=1024)
+def _len_prefix(key: int, length: int) -> bytes:
+    """A length-delimited field's key and length (the lengths of table entries repeat: kept)."""
+    return bytes([key]) + varint(length)
 
 
 def zigzag(values: np.ndarray) -> np.ndarray:
@@ -248,19 +262,22 @@ def _value_message(value: object) -> bytes | None:
     """One property value as an MVT Value message (None for a null)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
+    if isinstance(value, str):
+        text = value.encode("utf-8")
+        return _len_prefix(VALUE_STRING, len(text)) + text
     if isinstance(value, bool | np.bool_):
         return bytes([VALUE_BOOL, 1 if value else 0])
     if isinstance(value, int | np.integer):
         number = int(value)
         if number >= 0:
             return bytes([VALUE_INT]) + varint(number)
-        return bytes([VALUE_SINT]) + varints(zigzag(np.array([number])))
+        return bytes([VALUE_SINT]) + varint((-number << 1) - 1)  # zigzag of a negative number
     if isinstance(value, float | np.floating):
-        return bytes([VALUE_DOUBLE]) + np.array([value], dtype="<f8").tobytes()
+        return bytes([VALUE_DOUBLE]) + struct.pack("<d", value)
     if isinstance(value, pd.Timestamp | np.datetime64):
         value = pd.Timestamp(value).isoformat()
     text = (value.isoformat() if hasattr(value, "isoformat") else str(value)).encode("utf-8")
-    return bytes([VALUE_STRING]) + varint(len(text)) + text
+    return _len_prefix(VALUE_STRING, len(text)) + text
 
 
 def _tags(properties: dict[str, np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray, list[bytes], list[bytes]]:
@@ -336,8 +353,8 @@ def encode_layer(name: str, ids: np.ndarray, geoms: np.ndarray, properties: dict
                           (middle.reshape(-1), np.full(m, 4, dtype=np.int64)), (geometry, geometry_count)], m)
     name_bytes = name.encode("utf-8")
     out = [bytes([LAYER_VERSION, VERSION, LAYER_NAME]), varint(len(name_bytes)), name_bytes, varints(stream)]
-    out += [bytes([LAYER_KEY]) + varint(len(k)) + k for k in keys]
-    out += [bytes([LAYER_VALUE]) + varint(len(v)) + v for v in values]
+    out += [_len_prefix(LAYER_KEY, len(k)) + k for k in keys]
+    out += [_len_prefix(LAYER_VALUE, len(v)) + v for v in values]
     out += [bytes([LAYER_EXTENT]), varint(extent)]
     return b"".join(out), m
 
