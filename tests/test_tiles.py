@@ -345,3 +345,21 @@ def test_tiles_carry_etags_and_gzip_once_and_change_with_an_edit(client, service
     assert after.headers["etag"] != etag
     assert 1 not in ids_of(decode(after.content, z, x, y, tmp_path / "after", "dense_points"))
     assert client.get(url, headers={"If-None-Match": etag}).status_code == 200
+
+
+# ------------------------------------------------------------------------------------ GDAL's OGC API client
+
+
+def test_gdal_reads_a_collection_through_ogc_api_tiles(server, dataset):
+    """GDAL's OGCAPI driver (as QGIS's GDAL uses it) finds the tiles from the collection's links alone — tilesets,
+    tileset metadata, tiling scheme, the tile template — and reads them: every cluster, with its properties.
+
+    GDAL 3.12 offers only zooms 0 and 1 of a vector tileset: it places the collection's CRS84 extent in the tile
+    matrix set's metres without reprojecting it, so only the tiles around (0, 0) m — z0, z1 — meet the limits."""
+    got = pyogrio.read_dataframe(f"OGCAPI:{server.url}/collections/industrial_clusters", layer="Zoom level 1",
+                                 API="TILES")
+    source = dataset.get("industrial_clusters").frame
+    names = got.groupby(got["mvt_id"].astype(int))["name"].first()
+    assert sorted(names.index) == sorted(source.index)
+    assert all(names[fid] == source.loc[fid, "name"] for fid in source.index)
+    assert set(got["status"].dropna()) == set(source["status"].dropna())
