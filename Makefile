@@ -33,9 +33,11 @@ node_modules/.installed: package.json package-lock.json
 
 assets: node_modules/.installed
 
-# WORKERS=N: serving processes (default: one per core).
+# WORKERS=N: serving processes (default: one per core). BASEMAPS="a.mbtiles b.tif": the office's own backgrounds
+# (each becomes a --basemap; file names without spaces).
 run: $(VENV)/.installed $(DATA) node_modules/.installed
-	$(BIN)/planmap serve --host $(HOST) --port $(PORT) $(if $(WORKERS),--workers $(WORKERS))
+	$(BIN)/planmap serve --host $(HOST) --port $(PORT) $(if $(WORKERS),--workers $(WORKERS)) \
+		$(foreach f,$(BASEMAPS),--basemap '$(f)')
 
 # What the tests need from Debian itself: stop at once, naming the package, rather than skip tests later.
 CHROMIUM ?= /usr/bin/chromium
@@ -46,6 +48,7 @@ system-check:
 	[ -x "$(CHROMIUM)" ] || missing="$$missing chromium"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1 || missing="$$missing postgresql-postgis"; \
+	[ -d /usr/lib/python3/dist-packages/qgis/core ] || missing="$$missing python3-qgis"; \
 	if [ -n "$$missing" ]; then \
 		echo "make test needs Debian packages that are not installed:$$missing"; \
 		echo "install them with:  sudo apt-get install -y$$missing   (or run .ci/run, which does)"; \
@@ -59,8 +62,9 @@ test: system-check $(VENV)/.installed-test $(DATA) node_modules/.installed
 # The README's pictures (docs/screenshots/*.png), written only when asked.
 screenshots: system-check $(VENV)/.installed-test $(DATA) node_modules/.installed
 	PLANMAP_SCREENSHOTS=1 $(BIN)/pytest -q tests/test_web_map.py tests/test_web_tools.py tests/test_printmap.py \
-		tests/test_web_edits.py \
-		-k "default_view_is_offline or fuel_station_next_to_a_school or cluster_plan_screenshot or colleagues_change"
+		tests/test_web_edits.py tests/test_gis_styles.py \
+		-k "default_view_is_offline or fuel_station_next_to_a_school or cluster_plan_screenshot or colleagues_change \
+		or draws_the_project"
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

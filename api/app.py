@@ -23,6 +23,7 @@ from api.errors import PlainErrorsAsProblems, install_handlers
 from api.fastpath import FastReads
 from api.responses import GZIP_MINIMUM_BYTES
 from api.routers import (
+    basemaps,
     checks,
     collections,
     edits,
@@ -34,10 +35,12 @@ from api.routers import (
     openapi,
     proposals,
     search,
+    styles,
     tiles,
     users,
 )
 from api.work import LaneSize, WorkPools
+from geo.basemaps import Basemaps
 from layers.dataset import Dataset
 from layers.limits import MAX_BODY_BYTES
 from layers.prepared import PreparedCache
@@ -49,13 +52,13 @@ from layers.workspace import Workspace
 
 log = logging.getLogger("planmap")
 ROUTERS = (landing, collections, items, edits, imports, openapi, checks, proposals, exports, users, search, map,
-           tiles)
+           styles, basemaps, tiles)
 
 
 def create_app(dataset: Dataset, rules: RuleBook | None = None, dem_path: Path | None = None,
                osm_tiles: str | None = None, store: RevisionStore | None = None, admin_token: str | None = None,
                lanes: dict[str, LaneSize] | None = None, cache: PreparedCache | None = None,
-               fast_reads: bool = True) -> FastAPI:
+               fast_reads: bool = True, basemaps: Basemaps | None = None) -> FastAPI:
     """A planmap service for `dataset`.  /api serves the generated OGC (OpenAPI 3.0) definition.
 
     `dem_path`: an elevation model whose relief shading is the map's offline background (optional).
@@ -65,6 +68,8 @@ def create_app(dataset: Dataset, rules: RuleBook | None = None, dem_path: Path |
     `lanes`: sizes of the work pool's lanes (api/work.py), e.g. for tests.
     `cache`: prepared layers on disk (layers/prepared.py), where whole-layer revisions are prepared once.
     `fast_reads`: answer anonymous item reads outside FastAPI's routing (api/fastpath.py; off only to compare).
+    `basemaps`: the office's own background files (MBTiles, PMTiles, GeoTIFF) the map can switch to, opened
+    with geo.basemaps.open_basemaps.
     """
     work = WorkPools(lanes)
     if store is not None:  # what a killed import left behind (layers/scratch.py)
@@ -88,6 +93,7 @@ def create_app(dataset: Dataset, rules: RuleBook | None = None, dem_path: Path |
     app.state.admin_token = admin_token or None
     app.state.hillshade = _hillshade(dem_path, cache)
     app.state.osm_tiles = osm_tiles
+    app.state.basemaps = basemaps if basemaps is not None else Basemaps()
     app.state.tiles = TileCache()  # vector tiles built, per layer revision (layers/tiles.py)
     install_handlers(app)
     # the body limit counts while the body streams in (chunked uploads too); a route may set its own limit

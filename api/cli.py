@@ -252,6 +252,33 @@ def export_map_cmd(preset, size, orientation, dpi, collections, bbox, bbox_crs, 
     click.echo(f"→ {out}")
 
 
+@export.command("qgis-project", help="Write a QGIS project (.qgz) that opens every public layer from a planmap server "
+                                     "over OGC API – Features, in VN-2000, grouped and styled as on the web map.")
+@click.option("--url", required=True, help="The planmap server's address as QGIS will reach it, e.g. "
+                                           "http://10.0.0.5:8000")
+@click.option("-o", "--out", type=click.Path(path_type=Path, dir_okay=False), required=True,
+              help="Output file (.qgz)")
+@click.option("--lang", default="vi", type=click.Choice(["vi", "en"]), help="Language of layer and group names.")
+@click.option("--data", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_DATA, show_default=True)
+@click.option("--catalog", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_CATALOG)
+def export_qgis_project_cmd(url: str, out: Path, lang: str, data: Path, catalog: Path) -> None:
+    from api.routers.map import home_bounds
+    from layers.access import ANONYMOUS
+    from layers.workspace import Workspace
+    from web.qgis_project import qgz, save, server_url
+
+    if out.suffix.lower() != ".qgz":
+        raise click.ClickException("--out must end in .qgz / tệp ra phải có đuôi .qgz")
+    if not out.parent.is_dir():
+        raise click.ClickException(f"folder {out.parent} does not exist / không có thư mục {out.parent}")
+    base = server_url(url)
+    cache = _cache(cache_folder())
+    # the layers this installation serves to anyone (its data with the store's revisions, internal ones left out)
+    public = Workspace(_load(data, catalog, cache), _store(), cache=cache).view(ANONYMOUS)
+    save(qgz(base, public, home_bounds(public), lang), out)
+    click.echo(f"{len(public.layers)} layers from {base} → {out}")
+
+
 @main.command("import", help="Import a planner's file (zip SHP/TAB, GPKG, KML, DXF, DGN, GeoJSON, CSV) as a new "
                              "revision of a layer.")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
@@ -436,6 +463,11 @@ def list_layers(data: Path, catalog: Path) -> None:
 @click.option("--osm-tiles", default=None, metavar="URL",
               help="Offer an online tile layer (e.g. OpenStreetMap's URL template) as an optional map background; "
                    "off by default so the map makes no request to another host.")
+@click.option("--basemap", "basemap_specs", multiple=True, metavar="FILE[#title=…][#attribution=…][#id=…]",
+              help="An office's own background the map can switch to (repeatable): an MBTiles or PMTiles file "
+                   "(raster or vector tiles) or a GeoTIFF in any CRS, e.g. a scanned 1:50,000 sheet in VN-2000. "
+                   "`#title=…`, `#attribution=…` and `#id=…` replace what the file says. Served by planmap "
+                   "itself: nothing is uploaded anywhere.")
 @click.option("--workers", type=click.IntRange(min=1), default=lambda: _workers_default(),
               show_default="$WORKERS or one per core",
               help="Processes serving requests, forked from one that loads the layers once (1: a single process).")
@@ -444,11 +476,14 @@ def list_layers(data: Path, catalog: Path) -> None:
               help="Folder of prepared layers (encoded once, memory-mapped at every start and shared by workers).")
 @click.option("--no-cache", is_flag=True, help="Prepare every layer in memory at each start (nothing written).")
 def serve(data: Path, catalog: Path, host: str, port: int, rules: Path, log_level: str, dem: Path,
-          osm_tiles: str | None, workers: int, cache_dir: Path, no_cache: bool) -> None:
+          osm_tiles: str | None, basemap_specs: tuple[str, ...], workers: int, cache_dir: Path,
+          no_cache: bool) -> None:
     from api.app import create_app
     from api.server import listening_socket
     from api.server import serve as run_server
+    from geo.basemaps import open_basemaps
 
+    basemaps = open_basemaps(basemap_specs)  # before the layers load: a file that cannot be served stops here
     cache = None if no_cache else _cache(cache_dir)
     dataset = _load(data, catalog, cache)
     rulebook = _rules(rules)
@@ -457,7 +492,7 @@ def serve(data: Path, catalog: Path, host: str, port: int, rules: Path, log_leve
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     store = _store()
     app = create_app(dataset, rulebook, dem_path=dem if dem.exists() else None, osm_tiles=osm_tiles, store=store,
-                     admin_token=os.environ.get("PLANMAP_ADMIN_TOKEN"), cache=cache)
+                     admin_token=os.environ.get("PLANMAP_ADMIN_TOKEN"), cache=cache, basemaps=basemaps)
     tune_allocator()
     try:
         sock = listening_socket(host, port)
@@ -466,6 +501,12 @@ def serve(data: Path, catalog: Path, host: str, port: int, rules: Path, log_leve
             from exc
     click.echo(f"planmap: {len(dataset.layers)} layers from {data} → http://{host}:{port}/ "
                f"({workers} worker{'s' if workers > 1 else ''})", err=True)
+    for b in basemaps:
+        click.echo(f"  base map / nền bản đồ {b.id}: {b.title} ({b.kind} {b.format}, zoom {b.minzoom}–{b.maxzoom})",
+                   err=True)
+        if b.kind == "vector" and not b.vector_layers:
+            click.echo(f"  warning: {b.id} names no layers (`vector_layers` in its metadata): the map cannot draw it / "
+                       f"cảnh báo: {b.id} không nêu tên lớp (`vector_layers`): bản đồ không vẽ được", err=True)
     sys.exit(run_server(app, sock, workers, log_level, before_fork=store.close))
 
 

@@ -238,6 +238,60 @@ class SearchResults(Open):
     results: list[SearchHit]
 
 
+class StyleEntry(Open):
+    id: str
+    title: str
+    links: list[Link]
+
+
+class StyleSet(Open):
+    """OGC API – Styles: the styles of the dataset or of one collection."""
+
+    styles: list[StyleEntry]
+    default: str | None = None
+    links: list[Link]
+
+
+class Stylesheet(Open):
+    title: str
+    version: str
+    specification: str
+    native: bool
+    link: Link
+
+
+class StyleMetadata(Open):
+    """OGC API – Styles: what a style is, its stylesheets and the layers (collections) it styles."""
+
+    id: str
+    title: str
+    description: str
+    scope: Literal["style"]
+    stylesheets: list[Stylesheet]
+    layers: list[dict]
+class Basemap(Open):
+    """A base map as TileJSON 3.0, with planmap's `id`, `title`, `kind` and `format`."""
+
+    tilejson: str
+    id: str
+    title: str
+    name: str
+    attribution: str
+    kind: Literal["raster", "vector"]
+    format: str = Field(description="png | jpg | webp | avif | pbf (Mapbox Vector Tiles)")
+    bounds: list[float] = Field(min_length=4, max_length=4, description="west, south, east, north (CRS84)")
+    minzoom: int = Field(ge=0)
+    maxzoom: int = Field(ge=0)
+    scheme: Literal["xyz"]
+    tiles: list[str]
+    vector_layers: list[dict] | None = None
+
+
+class Basemaps(Open):
+    basemaps: list[Basemap]
+    links: list[Link]
+
+
 # ------------------------------------------------------------------------------- OGC API – Tiles and TileJSON
 class TileSetSummary(Open):
     dataType: Literal["vector"]  # noqa: N815

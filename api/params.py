@@ -390,6 +390,20 @@ class OfflineParams(Strict):
     lang: Lang = _LANG
 
 
+StyleFormat = Literal["sld11", "qml"]
+
+
+class StyleParams(Strict):
+    f: StyleFormat | None = Field(None, description="Định dạng ký hiệu / stylesheet: sld11 (SLD 1.1 / SE 1.1) or qml "
+                                                    "(QGIS); default: by the Accept header, else SLD 1.1")
+    lang: Lang = Field("vi", description="Ngôn ngữ của chú giải / language of the legend labels (the other one is "
+                                         "the SLD rules' abstract)")
+
+
+class QgisProjectParams(Strict):
+    lang: Lang = Field("vi", description="Ngôn ngữ của tên lớp / language of the layer names")
+
+
 def split_ids(text: str | None) -> list[str]:
     """`a,b, c` → ["a", "b", "c"], without blanks or repeats."""
     return list(dict.fromkeys(c.strip() for c in (text or "").split(",") if c.strip()))

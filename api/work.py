@@ -41,6 +41,8 @@ DEFAULT_LANES = {
     "exports": LaneSize(workers=2, queue=8),
     "imports": LaneSize(workers=1, queue=2),  # a file of up to 200 MB is read whole: one at a time, few waiting
     "writes": LaneSize(workers=2, queue=16),  # edits, rollbacks, proposals (the workspace serialises commits)
+    # base map tiles: a GeoTIFF tile is warped here (tens of ms); a map view asks for a few dozen tiles at once
+    "basemaps": LaneSize(workers=2, queue=64),
 }
 RETRY_AFTER_SECONDS = 5
 

@@ -43,13 +43,16 @@ def prepared_cache_of_the_session(tmp_path_factory) -> Iterator[Path]:
 @pytest.fixture(scope="module")
 def small_app(tmp_path_factory):
     """The app over the small hand-made world (tests/small_world.py), with a store of its own and an admin token;
-    the `draft_plan` layer is internal."""
+    the `draft_plan` layer is internal; one base map, `raster` (tests/basemap_files.py)."""
     from api.app import create_app
+    from geo.basemaps import open_basemaps
     from layers.revisions import Store
-    from tests import small_world
+    from tests import basemap_files, small_world
 
     store = Store(tmp_path_factory.mktemp("small-store"))
-    app = create_app(small_world.dataset(), small_world.RULES, store=store, admin_token=ADMIN_TOKEN)
+    basemaps = open_basemaps([basemap_files.raster_mbtiles(tmp_path_factory.mktemp("basemap") / "raster.mbtiles")])
+    app = create_app(small_world.dataset(), small_world.RULES, store=store, admin_token=ADMIN_TOKEN,
+                     basemaps=basemaps)
     app.state.workspace.set_internal("draft_plan", True, "test")
     return app
 

@@ -18,6 +18,7 @@ import pytest
 
 from api.app import create_app
 from api.work import DEFAULT_LANES, Lane, LaneSize
+from tests.basemap_files import RASTER_BOUNDS, tiles_over
 from tests.conftest import LiveServer
 from tests.small_world import RULES, X0, Y0
 from tests.test_api_inprocess import site
@@ -35,6 +36,7 @@ LANE_REQUESTS: dict[str, tuple[str, str, dict]] = {  # a request of each lane, t
                 {"files": {"file": ("a.geojson", json.dumps(GEOJSON).encode(), "application/geo+json")}}),
     "writes": ("POST", "/collections/fuel_stations/items",
                {"json": site("fuel_station", X0, Y0) | {"properties": {"name": "X"}}}),
+    "basemaps": ("GET", "/basemaps/raster/{}/{}/{}".format(9, *tiles_over(RASTER_BOUNDS, 9)[0]), {}),
 }
 
 

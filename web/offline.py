@@ -18,7 +18,7 @@ from web import assets
 from web.page import BASE_PARTS, MapSettings, render_map_page
 
 OWN = (*BASE_PARTS, "planmap.css")  # the tools (TOOL_PARTS: checks, exports, sign-in) are not part of the copy
-SKIP_VENDOR = ("leaflet-draw/",)
+SKIP_VENDOR = ("leaflet-draw/", "protomaps-leaflet/")  # the tools' drawing; vector base maps (served tiles only)
 
 README = """planmap — bản đồ ngoại tuyến / offline map ({created})
 

@@ -31,8 +31,9 @@ STYLES = json.loads((WEB / "styles.json").read_text(encoding="utf-8"))
 # planmap's scripts in web/static, in the order they load: planmap.js (the namespace and app shell) first, then the
 # parts it sets up in that order (each registers itself with planmap.part).  Classic scripts: the offline copy
 # opens from file://.
-BASE_PARTS = ("planmap.js", "planmap-layers.js", "planmap-popups.js", "planmap-search.js", "planmap-measure.js",
-              "planmap-coordinates.js", "planmap-note.js", "planmap-legend.js", "planmap-panel.js")
+BASE_PARTS = ("planmap.js", "planmap-layers.js", "planmap-basemaps.js", "planmap-popups.js", "planmap-search.js",
+              "planmap-measure.js", "planmap-coordinates.js", "planmap-note.js", "planmap-legend.js",
+              "planmap-panel.js")
 # the served page's tools (check a site and its report, exports, sign in, planners' editing and decisions on
 # proposals); the offline copy has none of them
 TOOL_PARTS = ("planmap-tools.js", "planmap-tools-check.js", "planmap-tools-report.js", "planmap-tools-export.js",
@@ -57,6 +58,8 @@ class MapSettings:
     hillshade_url: str = "static/hillshade.png"
     osm_tiles: str | None = None  # an online tile URL template, offered as an optional background
     osm_attribution: str = "© OpenStreetMap contributors"
+    # the office's own backgrounds (`--basemap`): each one's TileJSON-like description with a page-relative `url`
+    basemaps: tuple[dict, ...] = ()
 
 
 class MapFigure(Figure):
@@ -107,7 +110,6 @@ class PlanmapApp(JSCSSMixin, MacroElement):
     vendor_js = [
         ("markercluster", _local(assets.vendor("leaflet.markercluster/dist/leaflet.markercluster.js"))),
         ("proj4", _local(assets.vendor("proj4/dist/proj4.js"))),
-        ("protomaps_leaflet", _local(assets.vendor("protomaps-leaflet/dist/protomaps-leaflet.js"))),
     ]
     default_css = [
         ("markercluster_css", _local(assets.vendor("leaflet.markercluster/dist/MarkerCluster.css"))),
@@ -115,6 +117,9 @@ class PlanmapApp(JSCSSMixin, MacroElement):
         ("planmap_css", "static/planmap.css"),
     ]
     tools_vendor_js = [("leaflet_draw", _local(assets.vendor("leaflet-draw/dist/leaflet.draw.js")))]
+    # draws vector tiles (MVT) on canvas: the served page's layers too large for GeoJSON, and vector base maps; the
+    # offline copy (no server, so no tiles) leaves it out
+    vector_tiles_js = [("protomaps_leaflet", _local(assets.vendor("protomaps-leaflet/dist/protomaps-leaflet.js")))]
     tools_css = [("leaflet_draw_css", _local(assets.vendor("leaflet-draw/dist/leaflet.draw.css")))]
 
     def __init__(self, config: dict, hillshade: ImageOverlay | None, tools: bool = True,
@@ -123,11 +128,14 @@ class PlanmapApp(JSCSSMixin, MacroElement):
         self._name = "PlanmapApp"
         self.config = config
         self.hillshade = hillshade
+        vendor_js = [*self.vendor_js]
+        if tools or any(b["kind"] == "vector" for b in config.get("basemaps", ())):
+            vendor_js += self.vector_tiles_js
         if tools:
-            self.default_js = [*self.vendor_js, *self.tools_vendor_js, *_scripts(BASE_PARTS), *_scripts(TOOL_PARTS)]
+            self.default_js = [*vendor_js, *self.tools_vendor_js, *_scripts(BASE_PARTS), *_scripts(TOOL_PARTS)]
             self.default_css = [*self.default_css, *self.tools_css]
         else:
-            self.default_js = [*self.vendor_js, *_scripts(BASE_PARTS)]
+            self.default_js = [*vendor_js, *_scripts(BASE_PARTS)]
         self.default_js += [(f"data_{i}", src) for i, src in enumerate(data_scripts or [])]
 
 
@@ -160,6 +168,7 @@ def render_map_page(settings: MapSettings, offline: dict | None = None) -> str:
         "reformDate": admin.REFORM_DATE.isoformat(),  # the province outline shown: in force on it (2025) or before
         "styles": STYLES,
         "osm": {"url": settings.osm_tiles, "attribution": settings.osm_attribution} if settings.osm_tiles else None,
+        "basemaps": list(settings.basemaps),
         "vn2000": "+proj=tmerc +lat_0=0 +lon_0=106.5 +k=0.9999 +x_0=500000 +y_0=0 +ellps=WGS84 "
                   "+towgs84=-191.90441429,-39.30318279,-111.45032835,-0.00928836,0.01975479,-0.00427372,"
                   "0.252906278 +units=m +no_defs",

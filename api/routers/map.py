@@ -60,8 +60,10 @@ def prepare(app) -> None:
     state = app.state
     hillshade = getattr(state, "hillshade", None)
     osm_tiles = getattr(state, "osm_tiles", None)
+    basemaps = tuple({**b.describe(), "url": f"basemaps/{b.id}/{{z}}/{{x}}/{{y}}"}
+                     for b in getattr(state, "basemaps", ()))
     settings = MapSettings(home=home_bounds(state.dataset), hillshade_bounds=hillshade.bounds if hillshade else None,
-                           osm_tiles=osm_tiles)
+                           osm_tiles=osm_tiles, basemaps=basemaps)
     state.map_html = render_map_page(settings)
     state.map_csp = _csp(osm_tiles)
 

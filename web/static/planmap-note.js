@@ -31,6 +31,7 @@
       const texts = new Set(['Leaflet', 'planmap']);
       for (const st of app.layers.values()) if (st.on && st.meta.attribution) texts.add(st.meta.attribution);
       if (app.backgrounds.osm && app.map.hasLayer(app.backgrounds.osm)) texts.add(app.cfg.osm.attribution);
+      for (const text of app.parts.basemaps.attributions()) texts.add(text);
       attribution.textContent = Array.from(texts).join(' | ');
     }
 

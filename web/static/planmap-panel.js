@@ -76,13 +76,30 @@
 
     backgroundRow(key, layer) {
       const app = this.app;
+      const basemaps = app.parts.basemaps;
       const input = el('input', {attrs: {type: 'checkbox'}, data: {background: key}});
       input.checked = app.map.hasLayer(layer);
       input.addEventListener('change', () => {
+        if (input.checked && basemaps.exclusive(key)) this.hideOtherBackgrounds(key);
         if (input.checked) layer.addTo(app.map); else app.map.removeLayer(layer);
+        if (input.checked) basemaps.shown(key);
         app.emit('background', key);
       });
-      return el('li', {}, [el('label', {cls: 'pm-layer-row'}, [input, app.label(key === 'relief' ? 'relief' : 'osm')])]);
+      const info = basemaps.info(key);
+      const name = info ? el('span', {text: info.title, title: info.attribution})
+        : app.label(key === 'relief' ? 'relief' : 'osm');
+      return el('li', {}, [el('label', {cls: 'pm-layer-row'}, [input, name])]);
+    }
+
+    /** One covering background at a time: switching one on switches the others off (the relief stays). */
+    hideOtherBackgrounds(key) {
+      const app = this.app;
+      for (const input of this.body.querySelectorAll('input[data-background]')) {
+        const other = input.dataset.background;
+        if (other === key || !app.parts.basemaps.exclusive(other)) continue;
+        input.checked = false;
+        app.map.removeLayer(app.backgrounds[other]);
+      }
     }
 
     /** A layer's row: its switch, loading state and feature count. */
