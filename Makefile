@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 DATA   := data/planmap.gpkg
 
-.PHONY: run test lint data assets bench bench-loop bench-reliability bench-scaling screenshots system-check clean
+.PHONY: run test lint data assets bench bench-loop bench-reliability bench-scaling bench-tiles screenshots system-check clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -88,6 +88,11 @@ bench-reliability: $(VENV)/.installed-test $(DATA)
 # Needs Debian's postgresql + postgis and wrk (bench/serving.sh installs them).
 bench-scaling: $(VENV)/.installed node_modules/.installed
 	$(BIN)/python bench/scaling.py
+
+# Vector tiles: planmap against tipg over PostGIS, a z12 and a z15 tile of each layer (bench/tiles.py; results in
+# bench/out/tiles-results.md). Needs the set-up of bench/serving.sh (`make bench BENCH_ARGS=--quick` makes it).
+bench-tiles: $(VENV)/.installed
+	/usr/bin/python3 bench/tiles.py --planmap-python $(BIN)/python $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(DATA) node_modules

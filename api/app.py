@@ -36,6 +36,7 @@ from api.routers import (
     proposals,
     search,
     styles,
+    tiles,
     users,
 )
 from api.work import LaneSize, WorkPools
@@ -46,11 +47,12 @@ from layers.prepared import PreparedCache
 from layers.revisions import RevisionStore
 from layers.rules import RuleBook
 from layers.scratch import clear_stale, scratch_root
+from layers.tiles import TileCache
 from layers.workspace import Workspace
 
 log = logging.getLogger("planmap")
 ROUTERS = (landing, collections, items, edits, imports, openapi, checks, proposals, exports, users, search, map,
-           styles, basemaps)
+           styles, basemaps, tiles)
 
 
 def create_app(dataset: Dataset, rules: RuleBook | None = None, dem_path: Path | None = None,
@@ -92,6 +94,7 @@ def create_app(dataset: Dataset, rules: RuleBook | None = None, dem_path: Path |
     app.state.hillshade = _hillshade(dem_path, cache)
     app.state.osm_tiles = osm_tiles
     app.state.basemaps = basemaps if basemaps is not None else Basemaps()
+    app.state.tiles = TileCache()  # vector tiles built, per layer revision (layers/tiles.py)
     install_handlers(app)
     # the body limit counts while the body streams in (chunked uploads too); a route may set its own limit
     app.add_middleware(RequestBodyLimitMiddleware, max_body_size=MAX_BODY_BYTES)

@@ -290,3 +290,54 @@ class Basemap(Open):
 class Basemaps(Open):
     basemaps: list[Basemap]
     links: list[Link]
+
+
+# ------------------------------------------------------------------------------- OGC API – Tiles and TileJSON
+class TileSetSummary(Open):
+    dataType: Literal["vector"]  # noqa: N815
+    crs: str
+    tileMatrixSetURI: str  # noqa: N815
+    links: list[Link]
+
+
+class TileSets(Open):
+    """A collection's tilesets (OGC API – Tiles, tilesets list)."""
+
+    links: list[Link]
+    tilesets: list[TileSetSummary]
+
+
+class TileSet(Open):
+    """Tileset metadata (OGC 2D Tile Matrix Set 2.0)."""
+
+    dataType: Literal["vector"]  # noqa: N815
+    crs: str
+    tileMatrixSetURI: str  # noqa: N815
+    tileMatrixSetLimits: list[dict]  # noqa: N815
+    layers: list[dict]
+    links: list[Link]
+
+
+class TileJSON(Open):
+    """TileJSON 3.0.0 (MapLibre, Leaflet plugins)."""
+
+    tilejson: Literal["3.0.0"]
+    tiles: list[str]
+    minzoom: int
+    maxzoom: int
+    bounds: list[float]
+    vector_layers: list[dict]
+
+
+class TileMatrixSets(Open):
+    tileMatrixSets: list[dict]  # noqa: N815
+    links: list[Link]
+
+
+class TileMatrixSet(Open):
+    """A tile matrix set (OGC 2D Tile Matrix Set 2.0, JSON)."""
+
+    id: str
+    uri: str
+    crs: str
+    tileMatrices: list[dict]  # noqa: N815

@@ -39,6 +39,13 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
     *CQL2_CONFORMANCE,
+    # OGC API – Tiles: vector tiles of every collection (api/routers/tiles.py)
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tileset",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tilesets-list",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/geodata-tilesets",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/oas30",
 ]
 CRS_LIST = [c.uri for c in SUPPORTED]
 
@@ -79,6 +86,8 @@ def landing(base: str, lang: str = "vi") -> dict:
             link(f"{base}/exports/qgis-project", "related", "application/zip",
                  "Dự án QGIS có ký hiệu / A styled QGIS project (.qgz)"),
             link(f"{base}/basemaps", "related", JSON, "Nền bản đồ (TileJSON) / Base maps"),
+            link(f"{base}/tileMatrixSets", "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes", JSON,
+                 "Lưới ô bản đồ / Tile matrix sets"),
         ],
     }
 
@@ -112,6 +121,8 @@ def collection_doc(layer: Layer, base: str, lang: str = "vi") -> dict:
                  "application/schema+json", "Thuộc tính lọc được / Queryables"),
             link(f"{base}/collections/{cid}/styles?f=json", "http://www.opengis.net/def/rel/ogc/1.0/styles", JSON,
                  "Kiểu ký hiệu (SLD, QML) / Styles"),
+            link(f"{base}/collections/{cid}/tiles", "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector", JSON,
+                 "Ô bản đồ vector / Vector tilesets"),
         ],
         # planmap's own fields: bilingual texts, provenance and data honesty
         "titles": dict(meta.title),

@@ -553,3 +553,15 @@ class ImportForm(Strict):
     mode: Literal["replace", "append"] = "replace"
     accuracy: Literal[ACCURACY] | None = None  # type: ignore[valid-type]
     internal: bool | None = None
+
+
+class TileSetParams(Strict):
+    """A tileset's metadata: OGC's JSON, HTML for people, or TileJSON for web maps."""
+
+    f: Literal["json", "html", "tilejson"] | None = Field(
+        None, description="Định dạng trả về / response format: OGC tileset metadata (json), html, TileJSON 3.0")
+    lang: Lang = _LANG
+
+
+class TileParams(Strict):
+    """A tile takes no query parameter (its zoom, column and row are in the path)."""

@@ -69,3 +69,19 @@ def check_vertices(count: int, limit: int, what_en: str, what_vi: str) -> None:
 def _vi(number: int) -> str:
     """A whole number as Vietnamese writes it: 10.000."""
     return f"{number:,}".replace(",", ".")
+
+# ------------------------------------------------------------------------------------------------- vector tiles
+MIN_TILE_ZOOM = 0  # WebMercatorQuad's first tile matrix: the whole world in one tile
+# The deepest zoom served: a z22 tile is ~10 m across at this latitude (4096 units: 2.4 mm each), finer than any
+# plan; clients draw deeper zooms from z22 tiles (overzoom).
+MAX_TILE_ZOOM = 22
+# Features in one tile: beyond, the tile holds the first ones in id order and says how many it left out (header
+# `Planmap-Features-Omitted`). The densest z12 tile of the 200,000-parcel benchmark layer (bench/tiles.py) holds
+# 29,178; a province-wide tile of a layer that large is a job for thinning, not for one tile.
+MAX_TILE_FEATURES = 50_000
+# Vertices of the features (before clipping) one tile may read: bounds the clipping and simplifying work of a
+# tile (~2 M vertices ≈ 0.5 s of GEOS on this machine) whatever the layer holds.
+MAX_TILE_VERTICES = 2_000_000
+# Tiles kept per serving process, in bytes (least recently used dropped first): a few thousand typical tiles,
+# small beside the prepared layers the process maps.
+TILE_CACHE_BYTES = 64_000_000

@@ -35,7 +35,9 @@ VENDOR_FILES = frozenset({
     "leaflet-draw/dist/images/spritesheet.png",
     "leaflet-draw/dist/images/spritesheet-2x.png",
     "leaflet-draw/dist/images/spritesheet.svg",
-    # protomaps-leaflet: vector tiles (MVT) drawn on canvas — the vector base maps of `planmap serve --basemap`
+    # protomaps-leaflet: vector tiles (MVT) drawn on canvas — the vector base maps of `planmap serve --basemap`,
+    # and layers too large for GeoJSON drawn from planmap's own tiles (issue 13); its UMD build bundles its
+    # dependencies and sets window.protomapsL.
     "protomaps-leaflet/dist/protomaps-leaflet.js",
 })
 

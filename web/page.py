@@ -117,7 +117,8 @@ class PlanmapApp(JSCSSMixin, MacroElement):
         ("planmap_css", "static/planmap.css"),
     ]
     tools_vendor_js = [("leaflet_draw", _local(assets.vendor("leaflet-draw/dist/leaflet.draw.js")))]
-    # draws vector base maps (MVT) on canvas; loaded only when the server offers one
+    # draws vector tiles (MVT) on canvas: the served page's layers too large for GeoJSON, and vector base maps; the
+    # offline copy (no server, so no tiles) leaves it out
     vector_tiles_js = [("protomaps_leaflet", _local(assets.vendor("protomaps-leaflet/dist/protomaps-leaflet.js")))]
     tools_css = [("leaflet_draw_css", _local(assets.vendor("leaflet-draw/dist/leaflet.draw.css")))]
 
@@ -128,7 +129,7 @@ class PlanmapApp(JSCSSMixin, MacroElement):
         self.config = config
         self.hillshade = hillshade
         vendor_js = [*self.vendor_js]
-        if any(b["kind"] == "vector" for b in config.get("basemaps", ())):
+        if tools or any(b["kind"] == "vector" for b in config.get("basemaps", ())):
             vendor_js += self.vector_tiles_js
         if tools:
             self.default_js = [*vendor_js, *self.tools_vendor_js, *_scripts(BASE_PARTS), *_scripts(TOOL_PARTS)]
