@@ -92,6 +92,7 @@ bench-scaling: $(VENV)/.installed node_modules/.installed
 # Vector tiles: planmap against tipg over PostGIS, a z12 and a z15 tile of each layer (bench/tiles.py; results in
 # bench/out/tiles-results.md). Needs the set-up of bench/serving.sh (`make bench BENCH_ARGS=--quick` makes it).
 bench-tiles: $(VENV)/.installed
+	PREPARE_ONLY=1 bash bench/serving.sh
 	/usr/bin/python3 bench/tiles.py --planmap-python $(BIN)/python $(BENCH_ARGS)
 
 clean:

@@ -5,6 +5,7 @@
 #   bash bench/serving.sh                 # full run (≈ 35 min): data, set-up, every server, wrk, edits, tables
 #   bash bench/serving.sh --quick         # the whole pipeline with short cells and one round (≈ 5 min)
 #   bash bench/serving.sh --rounds 1      # extra arguments go to bench/serving.py (see --help)
+#   PREPARE_ONLY=1 bash bench/serving.sh  # only install and generate what the benchmarks need (make bench-tiles)
 #   PLANMAP_PYTHON=/path/.venv/bin/python bash bench/serving.sh   # planmap's dependencies from another venv
 #
 # Needs root (or sudo-less apt) only the first time, to install wrk, python3-gdal, PostgreSQL and PostGIS from
@@ -77,6 +78,11 @@ PM_PY=${PLANMAP_PYTHON:-$ROOT/.venv/bin/python}
 if ! "$PM_PY" -c 'import fastapi, shapely, pyogrio' 2>/dev/null; then
     echo "planmap's dependencies are not installed in $PM_PY — run: make .venv/.installed" >&2
     exit 2
+fi
+
+if [ -n "${PREPARE_ONLY:-}" ]; then
+    log "prepared: $OUT/bench.gpkg, wrk, PostgreSQL + PostGIS, tipg and pygeoapi venvs"
+    exit 0
 fi
 
 # bench/serving.py starts the cluster and every server, stops them on exit (also on Ctrl-C / SIGTERM)

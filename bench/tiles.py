@@ -1,9 +1,9 @@
 """Vector tiles side by side: planmap against tipg (ST_AsMVT over PostGIS), on the data of bench/serving.py.
 
-Usage (the set-up of bench/serving.sh first: bench/out/bench.gpkg, wrk, Debian's python3-gdal, PostgreSQL +
-PostGIS and bench/out/tipg-venv — ``bash bench/serving.sh --quick`` makes all of them):
+Usage (needs the set-up of bench/serving.sh: bench/out/bench.gpkg, wrk, Debian's python3-gdal, PostgreSQL +
+PostGIS and bench/out/tipg-venv — ``make bench-tiles`` makes them first, with ``PREPARE_ONLY=1 bash bench/serving.sh``):
 
-    make bench-tiles                                   # = /usr/bin/python3 bench/tiles.py
+    make bench-tiles                                   # set-up, then /usr/bin/python3 bench/tiles.py
     /usr/bin/python3 bench/tiles.py --quick            # one short round: checks the pipeline in about a minute
     /usr/bin/python3 bench/tiles.py --duration 10 --rounds 3 --conns 1,8
     /usr/bin/python3 bench/tiles.py --planmap-python .venv/bin/python --tipg-venv bench/out/tipg-venv
