@@ -151,8 +151,9 @@ def collections_doc(dataset: Dataset, base: str, lang: str = "vi") -> dict:
 
 def queryables_doc(layer: Layer, base: str) -> dict:
     props: dict[str, dict] = {"geometry": {"title": "geometry", "format": _geometry_format(layer.geometry_type)}}
+    dates = layer.date_properties()
     for name, kind in layer.queryables().items():
-        props[name] = {"title": name, "type": kind}
+        props[name] = {"title": name, "type": kind, **({"format": "date"} if name in dates else {})}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": f"{base}/collections/{layer.id}/queryables",

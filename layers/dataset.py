@@ -322,6 +322,23 @@ class Layer:
         return {col: _KIND_TYPES.get(self._dtypes[col].kind, "string") if col in self._dtypes else "string"
                 for col in self.property_columns}
 
+    def date_properties(self) -> frozenset[str]:
+        """Text properties whose every non-empty value is a calendar date YYYY-MM-DD (e.g. `valid_from`): the
+        queryables say `format: date`, so GIS clients type them as dates.  Checked once per layer revision."""
+        if "date_properties" not in self.cache:
+            from layers.query import DATE_PATTERN  # layers.query builds on this module
+
+            found = set()
+            for name, kind in self.queryables().items():
+                if kind != "string":
+                    continue
+                text = pd.Series(self.column(name), dtype=object).dropna().astype(str)
+                text = text[text != ""]
+                if len(text) and text.str.fullmatch(DATE_PATTERN).all():
+                    found.add(name)
+            self.cache["date_properties"] = frozenset(found)
+        return self.cache["date_properties"]
+
     def properties_of(self, row: int) -> dict:
         """One feature's properties as served (decoded from its encoded bytes; no table assembly)."""
         features = self.encoded[CRS84.code]

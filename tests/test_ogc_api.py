@@ -168,6 +168,23 @@ def test_queryables_list_the_filterable_properties(client):
     assert doc["properties"]["area_ha"]["type"] == "number"
 
 
+def test_queryables_mark_the_date_properties(client):
+    """Text properties holding only YYYY-MM-DD dates (or nothing) are `format: date`, so GIS clients type them."""
+    for layer_id in CONTRACT_IDS:
+        doc = client.get(f"/collections/{layer_id}/queryables").json()
+        frame = read_layer(layer_id)
+        for name, prop in doc["properties"].items():
+            if name == "geometry":
+                continue
+            values = frame[name].dropna().astype(str)
+            values = values[values != ""]
+            is_date = prop["type"] == "string" and len(values) > 0 \
+                and values.str.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}").all()
+            assert (prop.get("format") == "date") == bool(is_date), (layer_id, name, prop)
+    province = client.get("/collections/province/queryables").json()["properties"]
+    assert province["valid_from"]["format"] == "date" and "format" not in province["name"]
+
+
 def test_openapi_is_version_3_0_and_self_contained(client):
     resp = client.get("/api")
     doc = resp.json()
