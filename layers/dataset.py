@@ -18,7 +18,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from geo.crs import CRS84, SupportedCrs, parse_crs, transform_geometries
+from geo.crs import CRS84, SupportedCrs, parse_crs, pyproj_crs, transform_geometries
 from geo.geojson import GEOS_BATCH, encode_geometries, encode_properties, feature_head
 from geo.index import SpatialIndex
 from geo.packed import PackedBytes, RowBytes
@@ -511,7 +511,7 @@ def _conform(puts: gpd.GeoDataFrame, columns: list[str], geometry: str, dtypes: 
     encodes the same whether it came from an edit or from a full load (5 stays 5, not 5.0)."""
     if puts.geometry.name != geometry:
         puts = puts.rename_geometry(geometry)
-    out = pd.DataFrame(index=puts.index)
+    out: dict[str, pd.Series] = {}
     for col in columns:
         values = puts[col] if col in puts.columns else pd.Series(None, index=puts.index, dtype=object)
         dtype = dtypes.get(col, np.dtype(object))
@@ -528,8 +528,13 @@ def _conform(puts: gpd.GeoDataFrame, columns: list[str], geometry: str, dtypes: 
             except (TypeError, ValueError):
                 pass
         out[col] = values
-    out[geometry] = gpd.GeoSeries(puts.geometry.to_numpy(), index=puts.index)
-    return gpd.GeoDataFrame(out, geometry=geometry, crs="OGC:CRS84")
+    # one frame built from all columns at once, with the CRS object parsed once: per-column inserts and parsing
+    # "OGC:CRS84" cost more than the rest of a one-feature edit
+    out[geometry] = gpd.GeoSeries(puts.geometry.to_numpy(), index=puts.index, crs=_CRS84)
+    return gpd.GeoDataFrame(pd.DataFrame(out, index=puts.index), geometry=geometry, crs=_CRS84)
+
+
+_CRS84 = pyproj_crs(CRS84)
 
 
 def _whole(value: object) -> int:

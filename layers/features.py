@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo.crs import CRS84, SupportedCrs, transform_geometries
+from geo.crs import CRS84, SupportedCrs, pyproj_crs, transform_geometries
 from geo.errors import BadRequest, NotFound, PreconditionFailed, Unprocessable
 from layers.dataset import Edit
 from layers.importing.geometry import coerce, norm_geometry_type
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from layers.revisions import Revision
     from layers.workspace import Workspace
 
-STORAGE_CRS = "OGC:CRS84"
+STORAGE_CRS = pyproj_crs(CRS84)  # parsed once: building a one-row frame from the text costs more than the row
 ETAG_BYTES = 12  # 96-bit fingerprints: collisions between two states of one feature are out of reach
 
 
