@@ -157,7 +157,10 @@ def body_model(model: type[BaseModel], media_type: str = JSON_MEDIA, required: b
     `model` as the route's request body in `media_type` (api/openapi.py reads `body_model`).  Declared after the
     route's role, it is read only once the caller may send it."""
 
-    async def request_body(request: Request) -> JsonBody:  # reading is I/O, bounded by the body limit
+    async def request_body(request: Request) -> JsonBody:
+        # Only reading happens here: awaiting the body's chunks from the server (no blocking I/O), joined once
+        # — at most the route's body limit (16 KB for a status or setting, 2-5 MB for a feature), counted
+        # while it streams in.  Decoding and validating it is the job's (`JsonBody.parse`).
         return JsonBody(await request.body(), request.headers.get("content-type", ""), model, required)
 
     request_body.body_model = (model, media_type, required)  # type: ignore[attr-defined]

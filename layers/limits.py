@@ -31,6 +31,9 @@ MAX_BODY_BYTES = 5_000_000  # any request body unless its route allows more (imp
 MAX_QUERY_STRING_BYTES = 16_384  # a URL's query: a bbox, filters and paging take a few hundred bytes
 MAX_PROPOSAL_BYTES = 2_000_000  # a proposal (POST /checks, /proposals) is one feature, not a dataset
 MAX_FEATURE_BYTES = 5_000_000  # one feature written to a layer (Part 4 create / replace)
+# A status change, a layer setting, a user or a token request: a few dozen bytes of JSON, read on the event loop
+# before its job decodes it, so no more than this is ever read for them.
+MAX_SMALL_BODY_BYTES = 16_384
 # An imported file; PLANMAP_MAX_UPLOAD_BYTES changes it for a deployment (and lets tests reach it cheaply).
 MAX_UPLOAD_BYTES = _bytes_from_env("PLANMAP_MAX_UPLOAD_BYTES", 200_000_000)
 FORM_OVERHEAD_BYTES = 1_000_000  # the multipart form around an uploaded file: boundaries and the other fields

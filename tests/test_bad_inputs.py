@@ -62,3 +62,20 @@ def test_the_corpus_is_listed_here():
     section = doc.split("## Bad-input corpus", 1)[1].split("\n## ", 1)[0]
     listed = [line.split("`")[1] for line in section.splitlines() if line.startswith("| `")]
     assert listed == [case["id"] for case in CORPUS]
+
+
+def test_small_bodies_are_refused_past_their_limit(small_app, api_client, planner):
+    """A status change or a layer setting is a few dozen bytes: a larger body is refused (413 problem) at its
+    route's limit, not read up to the service-wide 5 MB, and nothing changes."""
+    from layers.limits import MAX_SMALL_BODY_BYTES
+
+    store = small_app.state.workspace.store
+    before = store.version()
+    padding = "x" * MAX_SMALL_BODY_BYTES
+    resp = api_client.put("/collections/fuel_stations/settings", headers=planner,
+                          json={"internal": True, "note": padding})
+    assert resp.status_code == 413, resp.text
+    assert resp.headers["content-type"] == "application/problem+json"
+    assert store.version() == before
+    assert api_client.put("/collections/fuel_stations/settings", headers=planner,
+                          json={"internal": False}).status_code == 200

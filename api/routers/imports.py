@@ -22,7 +22,7 @@ from geo.errors import NotFound
 from layers import imports
 from layers.access import revision_for
 from layers.imports import check_layer_id
-from layers.limits import FORM_OVERHEAD_BYTES, MAX_UPLOAD_BYTES
+from layers.limits import FORM_OVERHEAD_BYTES, MAX_SMALL_BODY_BYTES, MAX_UPLOAD_BYTES
 from layers.register import check_visibility
 
 router = APIRouter(tags=["Imports and revisions"])
@@ -85,9 +85,9 @@ def _rolled_back(ws, layer_id: str, revision_id: int, author: str) -> Response:
     return json_bytes(orjson.dumps(ws.rollback(layer_id, revision_id, author).to_dict()))
 
 
-@router.put("/collections/{collectionId}/settings", operation_id="setLayerSettings",
+@router.put("/collections/{collectionId}/settings", operation_id="setLayerSettings", max_body_size=MAX_SMALL_BODY_BYTES,
             summary="Lớp nội bộ (dự thảo) hay công khai (cán bộ quy hoạch) / Make a layer internal or public",
-            responses=documented(401, 403, 404, 409, 503, model=LayerSettingsDoc))
+            responses=documented(401, 403, 404, 409, 413, 503, model=LayerSettingsDoc))
 def settings(layer: Collection, who: Planner, request_body: BodyOf[LayerSettings], ws: Ws):
     body = request_body.parse()
     check_visibility(layer.id, body.internal)

@@ -21,7 +21,7 @@ from layers import features, register
 from layers.access import Principal
 from layers.checking import check_feature, report_geometry84
 from layers.checks import CheckEngine
-from layers.limits import MAX_PROPOSAL_BYTES
+from layers.limits import MAX_PROPOSAL_BYTES, MAX_SMALL_BODY_BYTES
 
 router = APIRouter(tags=["Proposals"])
 ProposalId = Annotated[int, Path(alias="proposalId", ge=1, le=2**62), BeforeValidator(whole_number)]
@@ -60,9 +60,9 @@ async def create_proposal(params: QueryOf[ProposalParams], who: Planner, checks:
     return await work["writes"].run(check_and_save, checks, ws, feature, params, who, base)
 
 
-@router.post("/proposals/{proposalId}/status", operation_id="setProposalStatus",
+@router.post("/proposals/{proposalId}/status", operation_id="setProposalStatus", max_body_size=MAX_SMALL_BODY_BYTES,
              summary="Duyệt hoặc từ chối đề xuất đã lưu (cán bộ quy hoạch) / Approve or reject a saved proposal",
-             responses=documented(401, 403, 404, 409, 412, 503, model=Written))
+             responses=documented(401, 403, 404, 409, 412, 413, 503, model=Written))
 async def change_status(proposal_id: ProposalId, who: Planner, change: BodyOf[StatusChange], ws: Ws, work: Work,
                         if_match: IfMatch = None):
     return await work["writes"].run(decide, ws, proposal_id, change, who.name, if_match)

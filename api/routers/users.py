@@ -14,15 +14,16 @@ from api.models import TokenIssued, User, UserCreated, Users
 from api.params import JSON_MEDIA, BodyOf, NewToken, NewUser
 from api.responses import documented, json_bytes
 from layers.accounts import add_user, issue_token, list_users, set_enabled
+from layers.limits import MAX_SMALL_BODY_BYTES
 
 router = APIRouter(tags=["Users"])
 UserName = Annotated[str, Path(alias="userName", min_length=1, max_length=64, pattern=r"^[\w.@-]+$",
                                description="Tên người dùng / user name")]
 
 
-@router.post("/users", status_code=201, operation_id="createUser",
+@router.post("/users", status_code=201, operation_id="createUser", max_body_size=MAX_SMALL_BODY_BYTES,
              summary="Tạo tài khoản và mã truy cập (quản trị) / Create a user and get their token (admins)",
-             responses=documented(400, 401, 403, 409, 503, model=UserCreated, status=201))
+             responses=documented(400, 401, 403, 409, 413, 503, model=UserCreated, status=201))
 def create_user(who: Admin, request_body: BodyOf[NewUser], ws: Ws):
     body = request_body.parse()
     return json_bytes(orjson.dumps(add_user(ws.store, body.name, body.role, who.name, body.days)), status=201)
@@ -34,9 +35,9 @@ def get_users(who: Admin, ws: Ws):
     return json_bytes(orjson.dumps({"users": list_users(ws.store)}))
 
 
-@router.post("/users/{userName}/token", operation_id="issueToken",
+@router.post("/users/{userName}/token", operation_id="issueToken", max_body_size=MAX_SMALL_BODY_BYTES,
              summary="Cấp mã truy cập mới, mã cũ hết hiệu lực (quản trị) / Issue a new token; the old one stops "
-                     "working (admins)", responses=documented(400, 401, 403, 404, 503, model=TokenIssued))
+                     "working (admins)", responses=documented(400, 401, 403, 404, 413, 503, model=TokenIssued))
 def new_token(user: UserName, who: Admin, ws: Ws, request_body: BodyOf[NewToken, JSON_MEDIA, False]):
     body = request_body.parse()
     return json_bytes(orjson.dumps(issue_token(ws.store, user, body.days if body else None)))
