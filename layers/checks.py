@@ -17,6 +17,7 @@ from shapely import STRtree
 
 from geo.cancel import checkpoint
 from geo.crs import to_metres
+from geo.terrain import Terrain
 from layers import admin
 from layers.dataset import Dataset, Layer
 from layers.measures import STATUS_RANK, Batch, Measure, RuleOutcome, Subset
@@ -29,9 +30,10 @@ MAX_CACHED_SUBSETS = 256  # per layer: distinct (filters, day) selections kept f
 class CheckEngine:
     """Checks proposals against a dataset with a rule book; caches metric geometries and indexes per filter."""
 
-    def __init__(self, dataset: Dataset, rules: RuleBook) -> None:
+    def __init__(self, dataset: Dataset, rules: RuleBook, terrain: Terrain | None = None) -> None:
         self.dataset = dataset
         self.rules = rules
+        self.terrain = terrain  # the elevation model sites are measured on (None: terrain is unknown everywhere)
 
     # -- layers in metres -------------------------------------------------------------------------------------
     # What is derived from one layer is cached on that (immutable) layer, not on the engine: an edit of one layer

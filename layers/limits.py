@@ -48,6 +48,9 @@ MAX_BATCH_VERTICES = 5_000_000  # all proposals of one batch file (`planmap chec
 # ------------------------------------------------------------------------------------------------------- queries
 # A CQL2 filter (`filter=`, text or JSON), in characters: what a planner asks takes a few hundred, a polygon literal
 # of ~400 vertices fits; the whole query string is bounded anyway (MAX_QUERY_STRING_BYTES).
+# Analysis grids (site suggestions, coverage, terrain; geo/grid.py): the whole merged province (≈ 120 × 180 km) at
+# 100 m is ≈ 2.2 million cells; a few float32 surfaces of that size are tens of MB and take about a second.
+MAX_GRID_CELLS = 4_000_000
 MAX_FILTER_CHARS = 8_000
 # Nesting of a filter's expressions (NOT, comparisons, functions, arithmetic; a chain of ANDs or ORs is one level):
 # real filters nest three or four levels.  A CQL2 JSON document may nest deeper than its expression (arguments,

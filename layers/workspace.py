@@ -91,6 +91,7 @@ class Workspace:
                 if layer is None:
                     layers.pop(layer_id, None)
                 else:
+                    layer.cache["revision"] = head  # what analyses record as their input (layers/inputs.py)
                     layers[layer_id] = layer
                 self._heads[layer_id] = head
                 changed = True

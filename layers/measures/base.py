@@ -21,6 +21,7 @@ from shapely import STRtree
 from layers.provenance import weakest
 
 if TYPE_CHECKING:
+    from geo.grid import Grid
     from layers.checks import CheckEngine
     from layers.dataset import Layer
     from layers.proposals import Proposals
@@ -195,6 +196,32 @@ class Batch:
         return len(self.idx)
 
 
+@dataclass
+class GridBatch:
+    """A rule screened over a grid: every cell's centre stands for a candidate site of `kind` (a point, or with
+    `reach` > 0 a site extending that many metres around it, e.g. a cluster), on `day` (layers/suggestions.py)."""
+
+    engine: CheckEngine
+    grid: Grid
+    kind: str
+    day: dt.date
+    reach: float = 0.0
+
+
+@dataclass
+class GridOutcome:
+    """A rule's status in every cell of a grid (STATUS_RANK codes, uint8), what it measured there when it is a
+    number (e.g. metres to the nearest feature, NaN where not measured), and why it is unknown where it is."""
+
+    status: np.ndarray
+    measured: np.ndarray | None = None
+    note: dict | None = None
+
+    @classmethod
+    def uniform(cls, grid: Grid, status: str, note: dict | None = None) -> GridOutcome:
+        return cls(np.full(grid.shape, STATUS_RANK[status], dtype=np.uint8), None, note)
+
+
 class NoParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -227,6 +254,11 @@ class Measure:
     # -- evaluation ------------------------------------------------------------------------------------------
     def evaluate(self, batch: Batch) -> RuleOutcome:
         raise NotImplementedError
+
+    def screen(self, batch: GridBatch) -> GridOutcome | None:
+        """The rule over a whole grid at once (site suggestions), or None when this rule type cannot be screened
+        on a grid: then only the candidates found are checked against it, one `evaluate` batch for them all."""
+        return None
 
     def default_threshold(self) -> object:
         return self.rule.threshold
