@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 DATA   := data/planmap.gpkg
 
-.PHONY: run test lint data assets bench bench-loop bench-reliability bench-scaling bench-tiles screenshots system-check clean
+.PHONY: run test lint data assets bench bench-loop bench-reliability bench-scaling bench-tiles bench-analysis screenshots system-check clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -94,6 +94,11 @@ bench-scaling: $(VENV)/.installed node_modules/.installed
 bench-tiles: $(VENV)/.installed
 	PREPARE_ONLY=1 bash bench/serving.sh
 	/usr/bin/python3 bench/tiles.py --planmap-python $(BIN)/python $(BENCH_ARGS)
+
+# Site suggestions and network coverage over HTTP, on the shipped data and on a 10x denser synthetic network,
+# against checking every grid cell through POST /checks (bench/analysis.py; results in bench/out/analysis-results.md).
+bench-analysis: $(VENV)/.installed $(DATA)
+	$(BIN)/python bench/analysis.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(DATA) node_modules
