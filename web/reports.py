@@ -48,11 +48,15 @@ TEXT = {
     "disclaimer": DISCLAIMER,
 }
 CONFIDENCE = {"verified": {"vi": "đã kiểm chứng", "en": "verified"}, "secondary": {"vi": "nguồn thứ cấp",
-              "en": "secondary source"}, "unverified": {"vi": "chưa kiểm chứng", "en": "unverified"}}
+              "en": "secondary source"}, "unverified": {"vi": "chưa kiểm chứng", "en": "unverified"},
+              "policy": {"vi": "chính sách của Sở (ngưỡng do cán bộ đặt)", "en": "department policy (planner-set)"}}
+NO_BASIS = {"vi": "không có văn bản pháp lý: chính sách của Sở", "en": "no legal text: the department's policy"}
 
 
 def _basis_text(result: dict) -> str:
     parts = [f"{b['document']} {b['article']}".strip() for b in result["legal_basis"]]
+    if not parts and result.get("confidence") == "policy":
+        parts.append(f"{NO_BASIS['vi']} / {NO_BASIS['en']}")
     if result.get("superseded_by"):
         parts.append(f"(⚠ thay thế bởi / superseded by {result['superseded_by']})")
     return "; ".join(parts)
