@@ -193,7 +193,7 @@ class Terrain:
             return []
         cell = self.cell_m
         b = bounds[idx]
-        whole = _clip((b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()), extent)
+        whole = (b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max())
         if _cells(whole, cell) <= MAX_WINDOW_CELLS:
             return [idx]
         cx = np.floor((b[:, 0] + b[:, 2]) / 2 / WINDOW_TILE_M).astype(np.int64)
@@ -208,7 +208,8 @@ class Terrain:
         """Read one window around the sites `group` and fill their statistics."""
         b = bounds[group]
         cell = self.cell_m
-        window = _clip((b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()), extent)
+        # the whole of the sites, not only the part the DEM covers: the share covered is counted over the site
+        window = (b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max())
         cells = _cells(window, cell)
         if cells > MAX_WINDOW_CELLS:  # one large site: coarser cells, said in the result
             cell *= math.ceil(math.sqrt(cells / MAX_WINDOW_CELLS))
@@ -257,10 +258,6 @@ def _outside(terrain: Terrain) -> dict[str, str]:
     said = terrain.statement()
     return _text("địa điểm nằm ngoài vùng phủ của mô hình độ cao. " + said["vi"],
                  "the site lies outside the elevation model's coverage. " + said["en"])
-
-
-def _clip(box: tuple, extent: tuple) -> tuple[float, float, float, float]:
-    return (max(box[0], extent[0]), max(box[1], extent[1]), min(box[2], extent[2]), min(box[3], extent[3]))
 
 
 def _cells(box: tuple, cell: float) -> float:

@@ -43,6 +43,7 @@ TEXT = {
     "commune": {"vi": "Xã/phường (từ 1/7/2025)", "en": "Commune (since 1 July 2025)"},
     "district": {"vi": "Huyện (trước 1/7/2025)", "en": "District (before 1 July 2025)"},
     "inside": {"vi": "Nằm trong", "en": "Lies in"},
+    "terrain": {"vi": "Địa hình", "en": "Terrain"},
     "not_in_force": {"vi": "Quy tắc không có hiệu lực vào ngày kiểm tra (không dùng để kết luận):",
                      "en": "Rules not in force on the check's date (not used for the verdict):"},
     "disclaimer": DISCLAIMER,
@@ -51,6 +52,24 @@ CONFIDENCE = {"verified": {"vi": "đã kiểm chứng", "en": "verified"}, "seco
               "en": "secondary source"}, "unverified": {"vi": "chưa kiểm chứng", "en": "unverified"},
               "policy": {"vi": "chính sách của Sở (ngưỡng do cán bộ đặt)", "en": "department policy (planner-set)"}}
 NO_BASIS = {"vi": "không có văn bản pháp lý: chính sách của Sở", "en": "no legal text: the department's policy"}
+
+
+def terrain_text(report: dict, lang: str) -> str:
+    """The site's terrain in one line: elevation range and slope, or why it is unknown (never zero)."""
+    t = report["context"].get("terrain")
+    if not t:
+        return "—"
+    vi = lang == "vi"
+    if t.get("elevation_min_m") is None:
+        return ("Chưa xác định: " if vi else "Unknown: ") + (t.get("note") or "")
+    res = f"DEM {t['dem']}, {t['resolution_m']:g} m" if t.get("dem") else ""
+    if vi:
+        return (f"Cao độ {t['elevation_min_m']:g}–{t['elevation_max_m']:g} m (chênh {t['elevation_range_m']:g} m); "
+                f"độ dốc trung bình {t['slope_mean_pct']:g} % ({t['slope_mean_deg']:g}°), lớn nhất "
+                f"{t['slope_max_pct']:g} % ({t['slope_max_deg']:g}°); {res}")
+    return (f"Elevation {t['elevation_min_m']:g}–{t['elevation_max_m']:g} m (range {t['elevation_range_m']:g} m); "
+            f"mean slope {t['slope_mean_pct']:g} % ({t['slope_mean_deg']:g}°), max {t['slope_max_pct']:g} % "
+            f"({t['slope_max_deg']:g}°); {res}")
 
 
 def _basis_text(result: dict) -> str:
@@ -169,6 +188,7 @@ td,th{{border:1px solid #bbb;padding:4px 6px;vertical-align:top;text-align:left}
 <tr><td>{escape(t['commune'])}</td><td>{escape(commune)}</td></tr>
 <tr><td>{escape(t['district'])}</td><td>{escape(district)}</td></tr>
 <tr><td>{escape(t['inside'])}</td><td>{escape(', '.join(inside) or '—')}</td></tr>
+<tr class="terrain"><td>{escape(t['terrain'])}</td><td>{escape(terrain_text(report, lang))}</td></tr>
 <tr><td>{escape(t['as_of'])}</td><td>{escape(report['as_of'])}</td></tr>
 </table><div style="clear:both"></div>
 <table><thead><tr><th>{escape(t['rule'])}</th><th>{escape(t['status'])}</th><th>{escape(t['detail'])}</th>
@@ -198,6 +218,8 @@ def report_pdf(report: dict, lang: str = "vi") -> bytes:
         *([("", line) for line in textwrap.wrap(report["verdict_note"], 44)] if report.get("verdict_note") else []),
         (t["commune"], (ctx["commune"] or {}).get("name") or "—"),
         (t["district"], (ctx["district_pre2025"] or {}).get("name") or "—"),
+        *[(t["terrain"] if i == 0 else "", line)
+          for i, line in enumerate(textwrap.wrap(terrain_text(report, lang), 44))],
         (t["as_of"], report["as_of"]),
     ]
     for i, (k, v) in enumerate(facts):
