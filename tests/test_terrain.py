@@ -298,3 +298,43 @@ def test_the_service_refuses_a_dem_that_is_not_one(tmp_path):
     ran = subprocess.run([sys.executable, "-m", "api.cli", "serve", "--dem", str(bad), "--port", "0"], cwd=REPO,
                          capture_output=True, text=True, timeout=60)
     assert ran.returncode != 0 and "3 bands" in ran.stderr and "kênh" in ran.stderr
+
+
+# -- on the map ------------------------------------------------------------------------------------------------
+def test_the_map_offers_the_slope_overlay_with_legend_and_coverage(browser):
+    from api.app import create_app
+    from layers.dataset import load_dataset
+    from tests.conftest import CATALOG, LiveServer
+    from tests.test_web_map import keep_screenshot, open_map
+
+    shipped = REPO / "data" / "sources" / "dem" / "srtm3_N21E105_tn_clip.tif"
+    with LiveServer(create_app(load_dataset(DATA, CATALOG), dem_path=shipped)) as live, \
+            open_map(browser, live.url) as mp:
+        mp.open()
+        mp.page.wait_for_selector("#pm-toggle-terrain", timeout=20_000)
+        assert mp.js("() => document.querySelectorAll('.pm-terrain-slope').length") == 0  # off by default
+        row = mp.js("() => document.querySelector('.pm-terrain-box').textContent")
+        assert "Địa hình (độ dốc)" in row
+        mp.page.click("#pm-toggle-terrain")
+        mp.page.wait_for_selector("img.pm-terrain-slope", timeout=10_000)
+        mp.page.wait_for_function("() => document.querySelector('img.pm-terrain-slope').complete", timeout=10_000)
+        size = mp.js("() => { const i = document.querySelector('img.pm-terrain-slope');"
+                     " return [i.naturalWidth, i.src]; }")
+        assert size[0] > 100 and size[1].endswith("terrain/slope.png")
+        legend = mp.js("() => document.getElementById('pm-terrain-legend').textContent")
+        assert "Độ dốc (%)" in legend and "quá dốc" in legend and "chỉ phủ" in legend
+        assert mp.js("() => document.querySelectorAll('#pm-terrain-legend .pm-terrain-swatch').length") == 6
+        label = mp.js("() => document.querySelector('.pm-terrain-label').textContent")
+        assert "ngoài đường này địa hình chưa xác định" in label
+        mp.js("() => window.planmapApp.map.setView([21.68, 105.74], 10, {animate: false})")
+        mp.page.wait_for_timeout(400)
+        keep_screenshot(REPO / "docs" / "screenshots" / "terrain-slope.png", mp.page.screenshot())
+        mp.page.click("#pm-lang")
+        mp.page.wait_for_function("() => document.getElementById('pm-terrain-legend').textContent"
+                                  ".includes('too steep')", timeout=5_000)
+        assert "outside this line terrain is unknown" in mp.js(
+            "() => document.querySelector('.pm-terrain-label').textContent")
+        assert "Terrain (slope)" in mp.js("() => document.querySelector('.pm-terrain-box').textContent")
+        mp.page.click("#pm-toggle-terrain")
+        assert mp.js("() => document.querySelectorAll('img.pm-terrain-slope').length") == 0
+        assert mp.js("() => document.getElementById('pm-terrain-legend')") is None
