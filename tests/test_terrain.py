@@ -338,3 +338,17 @@ def test_the_map_offers_the_slope_overlay_with_legend_and_coverage(browser):
         mp.page.click("#pm-toggle-terrain")
         assert mp.js("() => document.querySelectorAll('img.pm-terrain-slope').length") == 0
         assert mp.js("() => document.getElementById('pm-terrain-legend')") is None
+
+
+def test_the_check_panel_shows_the_sites_terrain(browser, served):
+    from tests.test_web_map import open_map
+    from tests.test_web_tools import _check_point
+
+    with open_map(browser, served.url, viewport={"width": 1280, "height": 900}) as mp:
+        mp.open("/")
+        _check_point(mp, "industrial_cluster", 105.825, 21.595)
+        mp.page.wait_for_function("() => document.querySelector('.pm-report-context')"
+                                  " && document.querySelector('.pm-report-context').textContent.includes('Địa hình')")
+        row = mp.js("() => Array.from(document.querySelectorAll('.pm-report-context tr'))"
+                    ".find(tr => tr.textContent.includes('Địa hình')).textContent")
+        assert "độ dốc trung bình 10" in row and "(5,7°)" in row.replace(".", ",") and "DEM 30 m" in row
