@@ -8,6 +8,7 @@ sites, and a site that is not wholly inside the DEM's coverage has no values at 
 
 from __future__ import annotations
 
+import hashlib
 import math
 import warnings
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ WINDOW_TILE_M = 5_000.0
 # Cells of margin around a window: the slope of a cell needs its neighbours (np.gradient), so a site at the
 # window's edge still gets its slope from real heights.
 WINDOW_MARGIN_CELLS = 2
+FINGERPRINT_CHUNK_BYTES = 1 << 20  # a DEM is read this much at a time to fingerprint it
 # Elevations on Earth's land lie between the Dead Sea shore (−430 m) and Everest (8,849 m): a raster whose values
 # fall outside this (with margin) is not an elevation model in metres (a scanned map, a classification, feet …).
 ELEVATION_RANGE_M = (-500.0, 9_000.0)
@@ -132,6 +134,21 @@ class Terrain:
     def bounds_crs84(self) -> tuple[float, float, float, float]:
         """The DEM's extent (west, south, east, north) in CRS84 degrees."""
         return tuple(float(v) for v in transform_bounds(self.crs, "OGC:CRS84", *self.bounds))
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """A digest of the file's bytes: which DEM exactly an analysis rested on (read once, in chunks)."""
+        digest = hashlib.blake2b(digest_size=16)
+        with open(self.path, "rb") as f:
+            while chunk := f.read(FINGERPRINT_CHUNK_BYTES):
+                digest.update(chunk)
+        return digest.hexdigest()
+
+    def record(self) -> dict:
+        """What an analysis records of the DEM it used (layers/inputs.py `rasters`)."""
+        return {"role": "elevation", "file": self.path.name, "source": self.source, "crs": self.crs,
+                "resolution_m": self.resolution_m, "bounds_crs84": list(self.bounds_crs84),
+                "fingerprint": self.fingerprint}
 
     def statement(self) -> dict[str, str]:
         """What the DEM covers, computed from its bounds (the shipped SRTM3 tile covers only the south-west of the

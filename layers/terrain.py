@@ -154,6 +154,7 @@ def describe(terrain: Terrain | None, uploaded: bool) -> dict:
         "coverage": {"type": "Feature", "properties": {"name": "DEM coverage"},
                      "geometry": shapely.geometry.mapping(cover) if not cover.is_empty else None},
         "statement": terrain.statement(),
+        "inputs": {"rasters": [terrain.record()]},
         "legend": legend(),
         "links": [{"rel": "elevation", "href": "/terrain/elevation.tif", "type": "image/tiff"},
                   {"rel": "slope", "href": "/terrain/slope.tif", "type": "image/tiff"},

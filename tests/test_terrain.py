@@ -351,4 +351,27 @@ def test_the_check_panel_shows_the_sites_terrain(browser, served):
                                   " && document.querySelector('.pm-report-context').textContent.includes('Địa hình')")
         row = mp.js("() => Array.from(document.querySelectorAll('.pm-report-context tr'))"
                     ".find(tr => tr.textContent.includes('Địa hình')).textContent")
-        assert "độ dốc trung bình 10" in row and "(5,7°)" in row.replace(".", ",") and "DEM 30 m" in row
+        point = {"type": "Feature", "properties": {"kind": "industrial_cluster"},
+                 "geometry": {"type": "Point", "coordinates": [105.825, 21.595]}}
+        said = httpx.post(f"{served.url}/checks", json=point, timeout=60).json()["context"]["terrain"]
+        vi = lambda v: f"{round(v, 1):g}".replace(".", ",")  # noqa: E731 - Vietnamese decimal comma
+        assert said["slope_mean_pct"] > 5  # the plane of the DEM in force (10 %, or 20 % once a planner replaced it)
+        assert f"độ dốc trung bình {vi(said['slope_mean_pct'])} % ({vi(said['slope_mean_deg'])}°)" in row
+        assert f"DEM {said['resolution_m']:g} m" in row
+
+
+def test_without_a_store_the_dem_cannot_be_replaced(dem):
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from tests import small_world
+
+    app = create_app(small_world.dataset(), small_world.RULES, dem_path=dem, admin_token=ADMIN)
+    with TestClient(app) as client:
+        refused = client.put("/terrain/dem", files={"file": ("d.tif", dem.read_bytes())},
+                             headers={"Authorization": f"Bearer {ADMIN}"})
+        assert refused.status_code == 503 and refused.json()["detail_vi"]
+        doc = client.get("/terrain").json()
+        assert doc["dem"] == "plane-vn2000.tif" and not doc["uploaded"]
+        record = doc["inputs"]["rasters"][0]  # what an analysis records of the DEM it rested on
+        assert record["file"] == "plane-vn2000.tif" and len(record["fingerprint"]) == 32

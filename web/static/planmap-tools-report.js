@@ -95,6 +95,8 @@
         parts.push(el('div', {cls: 'pm-rule-basis'}, [el('span', {text: this.t('ruleBasis') + ':'}),
           el('ul', {}, res.legal_basis.map((b) => el('li', {text: [b.document, b.article].filter(Boolean).join(', ')
             + (b.note ? ` — ${b.note}` : '')})))]));
+      } else if (res.confidence === 'policy') { // the department's own value: no legal text, and it says so
+        parts.push(el('div', {cls: 'pm-rule-basis', text: `${this.t('ruleBasis')}: ${this.t('ruleNoBasis')}`}));
       }
       if (res.caveats) parts.push(el('p', {cls: 'pm-rule-caveats', text: `${this.t('ruleCaveats')}: ${res.caveats}`}));
       if (res.note) parts.push(el('p', {cls: 'pm-rule-caveats', text: res.note}));
