@@ -200,11 +200,11 @@ class Terrain:
             & (bounds[:, 1] <= ex[3])
         for i in np.flatnonzero(present & ~touching):
             out[i] = _unknown(0.0, self.cell_m, _outside(self))
-        for group in self._windows(bounds, np.flatnonzero(touching), ex):
-            self._stats_in_window(geoms, bounds, group, ex, out)
+        for group in self._windows(bounds, np.flatnonzero(touching)):
+            self._stats_in_window(geoms, bounds, group, out)
         return out
 
-    def _windows(self, bounds: np.ndarray, idx: np.ndarray, extent: tuple) -> list[np.ndarray]:
+    def _windows(self, bounds: np.ndarray, idx: np.ndarray) -> list[np.ndarray]:
         """The sites `idx` in groups read together: one group when their window fits, else one per tile."""
         if len(idx) == 0:
             return []
@@ -220,8 +220,7 @@ class Terrain:
         cuts = np.flatnonzero(np.diff(keys[order])) + 1
         return [idx[part] for part in np.split(order, cuts)]
 
-    def _stats_in_window(self, geoms: np.ndarray, bounds: np.ndarray, group: np.ndarray, extent: tuple,
-                         out: list[dict]) -> None:
+    def _stats_in_window(self, geoms: np.ndarray, bounds: np.ndarray, group: np.ndarray, out: list[dict]) -> None:
         """Read one window around the sites `group` and fill their statistics."""
         b = bounds[group]
         cell = self.cell_m

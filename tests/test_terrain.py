@@ -375,3 +375,24 @@ def test_without_a_store_the_dem_cannot_be_replaced(dem):
         assert doc["dem"] == "plane-vn2000.tif" and not doc["uploaded"]
         record = doc["inputs"]["rasters"][0]  # what an analysis records of the DEM it rested on
         assert record["file"] == "plane-vn2000.tif" and len(record["fingerprint"]) == 32
+
+
+def test_the_batch_command_measures_slopes_on_its_dem(dem, tmp_path):
+    import subprocess
+    import sys
+
+    import pandas as pd
+
+    src = tmp_path / "clusters.csv"
+    pd.DataFrame({"name": ["CCN trên dốc", "CCN ngoài DEM"], "kind": ["industrial_cluster"] * 2,
+                  "lon": [105.825, 106.3], "lat": [21.595, 21.8], "area_ha": ["30", "30"]}).to_csv(src, index=False)
+    ran = subprocess.run([sys.executable, "-m", "api.cli", "check", str(src), "--out", str(tmp_path / "res"),
+                          "--rules", str(_switched_on(tmp_path, threshold=8)), "--dem", str(dem)],
+                         capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert ran.returncode == 0, ran.stderr
+    out = pd.read_csv(tmp_path / "res.csv")
+    assert out["industrial_cluster.slope.status"].tolist() == ["warn", "unknown"]
+    assert out.loc[0, "industrial_cluster.slope.measured"] == pytest.approx(10.0, abs=0.05)
+    missing = subprocess.run([sys.executable, "-m", "api.cli", "check", str(src), "--dem", str(tmp_path / "no.tif")],
+                             capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert missing.returncode != 0 and "không có tệp mô hình độ cao" in missing.stderr

@@ -218,14 +218,14 @@ def report_pdf(report: dict, lang: str = "vi") -> bytes:
         *([("", line) for line in textwrap.wrap(report["verdict_note"], 44)] if report.get("verdict_note") else []),
         (t["commune"], (ctx["commune"] or {}).get("name") or "—"),
         (t["district"], (ctx["district_pre2025"] or {}).get("name") or "—"),
-        *[(t["terrain"] if i == 0 else "", line)
+        *[(t["terrain"] if i == 0 else None, line)  # None: the terrain's next line, under no label
           for i, line in enumerate(textwrap.wrap(terrain_text(report, lang), 44))],
         (t["as_of"], report["as_of"]),
     ]
     for i, (k, v) in enumerate(facts):
         if k:
             fig.text(0.06, 0.935 - i * 0.018, f"{k}:", fontsize=8.5)
-        note = not k  # the verdict's note: what it rests on
+        note = k == ""  # the verdict's note: what it rests on
         fig.text(0.30, 0.935 - i * 0.018, v, fontsize=8.5 if not note else 7.8,
                  color=STATUS_COLOURS[verdict] if k == t["verdict"] else ("#8a5300" if note else "black"),
                  weight="bold" if k == t["verdict"] or note else "normal")
