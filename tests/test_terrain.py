@@ -79,6 +79,10 @@ def test_statistics_of_a_plane_of_known_slope(dem):
     assert box["elevation_max_m"] - box["elevation_min_m"] == pytest.approx(box["elevation_range_m"], abs=0.11)
     assert box["resolution_m"] == 30.0
     assert point["slope_mean_deg"] == pytest.approx(5.71, abs=0.02) and point["elevation_range_m"] == 0
+    grid = Terrain.open(dem).native_grid(max_cells=1_000_000)  # the DEM's own metric grid over its coverage
+    west, south, east, north = grid.bounds  # snapped to multiples of the cell (geo/grid.py): ≤ one cell more
+    assert grid.cell == 30.0 and west <= X0 < west + CELL and north - CELL < Y0 <= north
+    assert east >= X0 + WIDTH * CELL and south <= Y0 - HEIGHT * CELL and grid.width <= WIDTH + 1
 
 
 def test_outside_the_coverage_is_unknown_never_zero(dem):
