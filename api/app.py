@@ -36,23 +36,26 @@ from api.routers import (
     proposals,
     search,
     styles,
+    terrain,
     tiles,
     users,
 )
 from api.work import LaneSize, WorkPools
 from geo.basemaps import Basemaps
+from geo.terrain import Terrain
 from layers.dataset import Dataset
 from layers.limits import MAX_BODY_BYTES
 from layers.prepared import PreparedCache
 from layers.revisions import RevisionStore
 from layers.rules import RuleBook
 from layers.scratch import clear_stale, scratch_root
+from layers.terrain import open_dem
 from layers.tiles import TileCache
 from layers.workspace import Workspace
 
 log = logging.getLogger("planmap")
 ROUTERS = (landing, collections, items, edits, imports, openapi, checks, proposals, exports, users, search, map,
-           styles, basemaps, tiles)
+           styles, basemaps, tiles, terrain)
 
 
 def create_app(dataset: Dataset, rules: RuleBook | None = None, dem_path: Path | None = None,
@@ -61,7 +64,8 @@ def create_app(dataset: Dataset, rules: RuleBook | None = None, dem_path: Path |
                fast_reads: bool = True, basemaps: Basemaps | None = None) -> FastAPI:
     """A planmap service for `dataset`.  /api serves the generated OGC (OpenAPI 3.0) definition.
 
-    `dem_path`: an elevation model whose relief shading is the map's offline background (optional).
+    `dem_path`: an elevation model (GeoTIFF, any CRS) whose relief shading is the map's offline background and on
+    which checks measure a site's elevation and slope (optional; a planner's upload to the store replaces it).
     `osm_tiles`: an online tile URL template offered as an optional map background (off by default: offline).
     `store`: the writable store of revisions, users and layer settings (None: a read-only service).
     `admin_token`: a secret that acts as the admin (PLANMAP_ADMIN_TOKEN), to administer a fresh deployment.
@@ -88,7 +92,7 @@ def create_app(dataset: Dataset, rules: RuleBook | None = None, dem_path: Path |
     app = FastAPI(title="planmap", openapi_url=None, docs_url=None, redoc_url=None, lifespan=lifespan,
                   dependencies=[Depends(no_repeated_parameters)])
     app.state.dataset = dataset
-    app.state.workspace = Workspace(dataset, store, rules, cache)
+    app.state.workspace = Workspace(dataset, store, rules, cache, terrain=open_terrain(dem_path))
     app.state.work = work
     app.state.admin_token = admin_token or None
     app.state.hillshade = _hillshade(dem_path, cache)
@@ -106,6 +110,18 @@ def create_app(dataset: Dataset, rules: RuleBook | None = None, dem_path: Path |
         app.include_router(module.router)
     map.check_assets()
     return app
+
+
+def open_terrain(dem_path: Path | None) -> Terrain | None:
+    """The service's elevation model for checks and the terrain layer; None (terrain unknown) when there is none
+    or it cannot be used, with the reason logged."""
+    if dem_path is None:
+        return None
+    try:
+        return open_dem(dem_path)
+    except Exception as exc:  # noqa: BLE001 - the service runs without terrain; say why it is missing
+        log.warning("no terrain from %s: %s", dem_path, exc)
+        return None
 
 
 def _hillshade(dem_path: Path | None, cache: PreparedCache | None = None):

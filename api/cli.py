@@ -109,6 +109,18 @@ def _rules(path: Path):
     return load_rules(path)
 
 
+def _terrain(path: Path):
+    """The elevation model of --dem: checked now (a file that is not a DEM stops here); the shipped default may be
+    absent (terrain is then unknown)."""
+    from layers.terrain import open_dem
+
+    if not path.exists():
+        if path == DEFAULT_DEM:
+            return None
+        raise click.ClickException(f"elevation model {path} does not exist / không có tệp mô hình độ cao {path}")
+    return open_dem(path)
+
+
 def _date(value: str | None, name: str):
     """A YYYY-MM-DD option (strptime would also take 2025-1-1), refused in both languages otherwise."""
     from geo.errors import PlanmapError
@@ -162,17 +174,22 @@ def build_data(sources: Path, out: Path) -> None:
 @click.option("--data", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_DATA, show_default=True)
 @click.option("--catalog", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_CATALOG)
 @click.option("--rules", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_RULES)
-def check(file: Path, out: Path | None, crs: str | None, as_of, data: Path, catalog: Path, rules: Path) -> None:
+@click.option("--dem", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_DEM, show_default=True,
+              help="Elevation model (GeoTIFF, any CRS) the terrain rule measures slopes on; outside it terrain is "
+                   "unknown.")
+def check(file: Path, out: Path | None, crs: str | None, as_of, data: Path, catalog: Path, rules: Path,
+          dem: Path) -> None:
     from layers.batch import check_file
 
     rulebook = _rules(rules)
     if rulebook is None:
         raise click.ClickException(f"no rules file at {rules}")
+    terrain = _terrain(dem)
     dataset = _load(data, catalog)
     out = out or file.with_name(file.stem + "-checked")
     with click.progressbar(length=1, label="Kiểm tra / checking", file=sys.stderr) as bar:
         summary = check_file(file, out, dataset, rulebook, crs=crs, as_of=as_of,
-                             progress=_progress(bar))
+                             progress=_progress(bar), terrain=terrain)
     click.echo(" ".join(f"{k}: {v}" for k, v in summary["verdicts"].items()))
     click.echo(f"→ {summary['gpkg']}\n→ {summary['csv']}")
 
@@ -459,7 +476,8 @@ def list_layers(data: Path, catalog: Path) -> None:
               help="Rules file for the compliance checks.")
 @click.option("--log-level", default="warning", show_default=True)
 @click.option("--dem", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_DEM, show_default=True,
-              help="Elevation model (GeoTIFF) whose relief shading is the map's offline background.")
+              help="Elevation model (GeoTIFF, any CRS): the map's relief shading, the terrain layer (GET /terrain) "
+                   "and the slopes checks measure; a planner's upload (PUT /terrain/dem) replaces it.")
 @click.option("--osm-tiles", default=None, metavar="URL",
               help="Offer an online tile layer (e.g. OpenStreetMap's URL template) as an optional map background; "
                    "off by default so the map makes no request to another host.")
@@ -484,6 +502,7 @@ def serve(data: Path, catalog: Path, host: str, port: int, rules: Path, log_leve
     from geo.basemaps import open_basemaps
 
     basemaps = open_basemaps(basemap_specs)  # before the layers load: a file that cannot be served stops here
+    _terrain(dem)  # so does an elevation model that is not one
     cache = None if no_cache else _cache(cache_dir)
     dataset = _load(data, catalog, cache)
     rulebook = _rules(rules)

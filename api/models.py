@@ -341,3 +341,10 @@ class TileMatrixSet(Open):
     uri: str
     crs: str
     tileMatrices: list[dict]  # noqa: N815
+
+
+class TerrainDoc(Open):
+    """GET /terrain: the elevation model in force, its coverage and what it covers."""
+
+    available: bool
+    statement: dict[str, str] = Field(description="Vùng phủ của DEM / what the DEM covers, in vi and en")

@@ -568,3 +568,20 @@ class TileSetParams(Strict):
 
 class TileParams(Strict):
     """A tile takes no query parameter (its zoom, column and row are in the path)."""
+
+
+class TerrainRasterParams(BboxParams):
+    """GET /terrain/elevation.tif and /terrain/slope.tif: the part of the DEM's coverage and the cell size."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    cell: float | None = Field(None, ge=1, le=100_000, description="Kích thước ô lưới VN-2000 (m; mặc định: độ phân "
+                                                                   "giải của DEM) / cell size in metres (default: "
+                                                                   "the DEM's resolution)")
+
+
+class DemForm(Strict):
+    """PUT /terrain/dem: a planner's elevation model."""
+
+    file: UploadFile = Field(..., description="GeoTIFF độ cao một kênh, hệ toạ độ bất kỳ / single-band elevation "
+                                              "GeoTIFF in any CRS")

@@ -43,6 +43,8 @@ DEFAULT_LANES = {
     "writes": LaneSize(workers=2, queue=16),  # edits, rollbacks, proposals (the workspace serialises commits)
     # base map tiles: a GeoTIFF tile is warped here (tens of ms); a map view asks for a few dozen tiles at once
     "basemaps": LaneSize(workers=2, queue=64),
+    # terrain: the DEM warped onto the VN-2000 grid for a GeoTIFF or the slope overlay (≤ MAX_GRID_CELLS cells)
+    "terrain": LaneSize(workers=1, queue=8),
 }
 RETRY_AFTER_SECONDS = 5
 

@@ -13,6 +13,7 @@ import pandas as pd
 import shapely
 
 from geo.cancel import checkpoint
+from geo.terrain import Terrain
 from layers.checks import CheckEngine
 from layers.dataset import Dataset
 from layers.proposals import Proposals, read_proposals
@@ -40,7 +41,8 @@ def check_all(engine: CheckEngine, proposals: Proposals, day: dt.date,
 
 
 def check_file(path: Path, out: Path, dataset: Dataset, rules: RuleBook, crs: str | None = None,
-               as_of: dt.date | None = None, progress: Callable[[int, int], None] | None = None) -> dict:
+               as_of: dt.date | None = None, progress: Callable[[int, int], None] | None = None,
+               terrain: Terrain | None = None) -> dict:
     """Check every proposal in `path`; write `out`.gpkg and `out`.csv (temp files, then renamed).
 
     Each row carries its verdict, whether a rule of its kind assessed it and whether it rests on illustrative
@@ -48,7 +50,7 @@ def check_file(path: Path, out: Path, dataset: Dataset, rules: RuleBook, crs: st
     of that evidence, and the data disclaimer."""
     day = as_of or dt.date.today()
     proposals, frame = read_proposals(path, crs)
-    table = check_all(CheckEngine(dataset, rules), proposals, day, progress)
+    table = check_all(CheckEngine(dataset, rules, terrain), proposals, day, progress)
     attrs = frame.drop(columns=frame.geometry.name).reset_index(drop=True)
     attrs = attrs.drop(columns=[c for c in attrs.columns if c in table.columns])
     result = pd.concat([attrs, table], axis=1)

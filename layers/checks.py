@@ -9,6 +9,7 @@ each rule in force through its measure and says where a site lies.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 
 import numpy as np
 import pandas as pd
@@ -24,6 +25,11 @@ from layers.measures import STATUS_RANK, Batch, Measure, RuleOutcome, Subset
 from layers.proposals import Proposals
 from layers.rules import RuleBook
 
+NO_DEM_NOTE = {"vi": "máy chủ không có mô hình độ cao (DEM): địa hình chưa xác định",
+               "en": "no elevation model (DEM) is loaded: terrain is unknown"}
+UNKNOWN_TERRAIN = {"elevation_min_m": None, "elevation_max_m": None, "elevation_range_m": None,
+                   "slope_mean_deg": None, "slope_max_deg": None, "slope_mean_pct": None, "slope_max_pct": None,
+                   "coverage": 0.0, "cells": 0, "resolution_m": None}
 MAX_CACHED_SUBSETS = 256  # per layer: distinct (filters, day) selections kept for later checks
 
 
@@ -34,6 +40,21 @@ class CheckEngine:
         self.dataset = dataset
         self.rules = rules
         self.terrain = terrain  # the elevation model sites are measured on (None: terrain is unknown everywhere)
+        self._terrain_seen: tuple[bytes, list[dict]] | None = None
+
+    def terrain_stats(self, geoms: np.ndarray) -> list[dict]:
+        """Each metric site's terrain (geo/terrain.py `site_stats`; the slope rule and the report's context ask
+        for the same sites in one check: measured once).  Without an elevation model: unknown, with the reason."""
+        if self.terrain is None:
+            return [{**UNKNOWN_TERRAIN, "note": dict(NO_DEM_NOTE)} for _ in range(len(geoms))]
+        key = hashlib.blake2b(b"".join(shapely.to_wkb(np.asarray(geoms, dtype=object)).tolist()),
+                              digest_size=16).digest() if len(geoms) else b""
+        seen = self._terrain_seen
+        if seen is not None and seen[0] == key:
+            return seen[1]
+        stats = self.terrain.site_stats(geoms)
+        self._terrain_seen = (key, stats)
+        return stats
 
     # -- layers in metres -------------------------------------------------------------------------------------
     # What is derived from one layer is cached on that (immutable) layer, not on the engine: an edit of one layer

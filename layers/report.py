@@ -68,8 +68,10 @@ def build_reports(engine: CheckEngine, proposals: Proposals, day: dt.date | None
     day = day or dt.date.today()
     measures, outcomes, geoms = engine.evaluate(proposals, day, evidence=evidence)
     context = engine.context(geoms, day)
+    terrain = engine.terrain_stats(geoms)
     reports = []
     for p in range(len(proposals)):
+        context[p]["terrain"] = terrain_context(engine, terrain[p], lang)
         kind = str(proposals.kinds[p])
         results = [_result(m, out, p, lang, crs, evidence) for m, out in zip(measures, outcomes, strict=True)]
         status, assessed = overall([(r["status"], m.rule.general) for r, m in zip(results, measures, strict=True)])
@@ -96,6 +98,18 @@ def build_reports(engine: CheckEngine, proposals: Proposals, day: dt.date | None
                              transform_geometries(np.array([proposals.geoms[p]]), CRS84, crs)[0])},
         })
     return reports
+
+
+def terrain_context(engine: CheckEngine, stats: dict, lang: str) -> dict:
+    """A site's terrain for its report: elevation range and slope from the service's elevation model, what model
+    and how fine; every value None with the reason where the site is not wholly inside its coverage."""
+    dem = engine.terrain
+    out = {k: stats[k] for k in ("elevation_min_m", "elevation_max_m", "elevation_range_m", "slope_mean_deg",
+                                  "slope_max_deg", "slope_mean_pct", "slope_max_pct", "coverage", "resolution_m")}
+    out["source"] = dem.source if dem is not None else None
+    out["dem"] = dem.path.name if dem is not None else None
+    out["note"] = stats["note"][lang] if stats.get("note") else None
+    return out
 
 
 def _rule_facts(rule, lang: str) -> dict:

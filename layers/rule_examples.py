@@ -8,24 +8,30 @@ which answers changed; the test suite fails on any that differ, and on a rule wi
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import rasterio
 import shapely
+from affine import Affine
 
+from geo.terrain import Terrain
 from layers.catalog import CollectionMeta
 from layers.checks import CheckEngine
 from layers.dataset import Dataset, layer_from_frame
 from layers.proposals import Proposals
 from layers.report import build_reports
-from layers.rules import Example, ExampleShape, Rule, RuleBook
+from layers.rules import Example, ExampleShape, ExampleTerrain, Rule, RuleBook
 
 ORIGIN = (430_000.0, 2_390_000.0)  # VN-2000 / TM-3 106°30′, near Thái Nguyên city
 METRIC = "EPSG:9213"
 DEFAULT_DAY = dt.date(2026, 1, 1)
 PROVINCE_HALF = 20_000.0  # the default province outline: ±20 km around the origin
 TEMPORAL = ("valid_from", "valid_to")
+NODATA = -9999.0  # the synthetic elevation models' "no data" value (outside their box)
 
 
 @dataclass(frozen=True)
@@ -83,12 +89,41 @@ def example_day(rule: Rule, example: Example) -> dt.date:
     return span.to or span.from_ or DEFAULT_DAY
 
 
+def write_dem(terrain: ExampleTerrain, folder: Path) -> Path:
+    """The example's elevation model as a GeoTIFF in VN-2000 metres (float32; nothing outside its box)."""
+    x0, y0 = ORIGIN
+    a, b, c, d = terrain.box
+    if terrain.heights is not None:
+        heights = np.asarray(terrain.heights, dtype="float32")
+    else:
+        width, height = max(1, round((c - a) / terrain.cell)), max(1, round((d - b) / terrain.cell))
+        east = (np.arange(width) + 0.5) * (c - a) / width  # metres from the west edge, at cell centres
+        heights = np.tile(terrain.base_m + east * terrain.plane_slope_percent / 100.0, (height, 1)).astype("float32")
+    path = folder / "example-dem.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=heights.shape[1], height=heights.shape[0], count=1,
+                       dtype="float32", crs=METRIC, nodata=NODATA,
+                       transform=Affine((c - a) / heights.shape[1], 0.0, x0 + a, 0.0, -(d - b) / heights.shape[0],
+                                        y0 + d)) as dst:
+        dst.write(heights, 1)
+    return path
+
+
 def run_example(rule: Rule, example: Example) -> ExampleResult:
-    """Evaluate one worked example with the real engine and compare with what it expects."""
+    """Evaluate one worked example with the real engine and compare with what it expects (a rule switched off in
+    the rules file is switched on for its examples)."""
+    if example.terrain is None:
+        return _run_example(rule, example, None)
+    with tempfile.TemporaryDirectory(prefix="planmap-example-") as folder:
+        dem = write_dem(example.terrain, Path(folder))
+        return _run_example(rule, example, Terrain.open(dem, source="worked example"))
+
+
+def _run_example(rule: Rule, example: Example, terrain: Terrain | None) -> ExampleResult:
     site = gpd.GeoSeries([shape(example.site)], crs=METRIC).to_crs("OGC:CRS84").to_numpy()
     props = {k: v for k, v in (example.site.model_extra or {}).items()}
     proposals = Proposals(kinds=np.array([example.site.kind], dtype=object), geoms=site, properties=[props])
-    engine = CheckEngine(world(example), RuleBook(rules=[rule]))
+    applied = rule if rule.enabled else rule.model_copy(update={"enabled": True})
+    engine = CheckEngine(world(example), RuleBook(rules=[applied]), terrain=terrain)
     day = example_day(rule, example)
     report = build_reports(engine, proposals, day, "en", evidence=False)[0]
     found = next((r for r in report["results"] if r["rule"] == rule.id), None)

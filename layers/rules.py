@@ -71,12 +71,34 @@ class Expectation(BaseModel):
     tolerance: float = 0.01
 
 
+class ExampleTerrain(BaseModel):
+    """A synthetic elevation model for a worked example (written to a GeoTIFF in VN-2000 by the example runner):
+    a plane rising `plane_slope_percent` towards the east, or a grid of `heights` (rows north to south), over
+    `box` (metres east/north of the examples' origin) in cells of `cell` metres; outside `box` terrain is unknown."""
+
+    model_config = ConfigDict(extra="forbid")
+    box: tuple[float, float, float, float] = (-2000.0, -2000.0, 2000.0, 2000.0)
+    cell: float = Field(30.0, gt=0)
+    plane_slope_percent: float | None = None
+    heights: list[list[float]] | None = None
+    base_m: float = 100.0  # the plane's height at the box's west edge
+
+    @model_validator(mode="after")
+    def _one_surface(self) -> ExampleTerrain:
+        if (self.plane_slope_percent is None) == (self.heights is None):
+            raise ValueError("give exactly one of plane_slope_percent or heights")
+        if self.heights is not None and (not self.heights or len({len(r) for r in self.heights}) != 1):
+            raise ValueError("heights must be a non-empty grid of rows of equal length")
+        return self
+
+
 class Example(BaseModel):
     """A worked example of a rule: the features around a site, the site, and what the rule must answer."""
 
     model_config = ConfigDict(extra="forbid")
     name: str
     given: dict[str, list[ExampleShape]] = {}
+    terrain: ExampleTerrain | None = None
     site: ExampleSite
     as_of: dt.date | None = None
     expect: Expectation
@@ -98,7 +120,10 @@ class Rule(BaseModel):
     unit: str
     severity: Literal["fail", "warn"]
     legal_basis: list[LegalBasis]
-    confidence: Literal["verified", "secondary", "unverified"]
+    # policy: a value the department sets itself (e.g. the slope a cluster may have): no legal text behind it
+    confidence: Literal["verified", "secondary", "unverified", "policy"]
+    # a rule switched off is listed (GET /rules, marked) but never applied; `enabled: true` switches it on
+    enabled: bool = True
     in_force: InForce = InForce()
     caveats: Bilingual | None = None
     superseded_by: str | None = None
@@ -116,6 +141,8 @@ class Rule(BaseModel):
         except ValidationError as exc:
             raise ValueError(f"rule {self.id}: {exc}") from None
         measure.check_rule(self)
+        if not self.legal_basis and self.confidence != "policy":
+            raise ValueError(f"rule {self.id}: only a `confidence: policy` rule may have no legal basis")
         return self
 
     @property
@@ -140,11 +167,19 @@ class RuleBook(BaseModel):
         return self
 
     def in_force(self, day: dt.date, kind: str | None = None) -> list[Rule]:
-        return [r for r in self.rules if r.in_force.covers(day) and (kind is None or kind in r.applies_to)]
+        """The rules applied on `day` (for `kind`): switched on and in force."""
+        return [r for r in self.rules if r.enabled and r.in_force.covers(day)
+                and (kind is None or kind in r.applies_to)]
 
     def not_in_force(self, day: dt.date, kind: str | None = None) -> list[Rule]:
-        """The rules of the file that do not apply on `day` (not yet, or no longer in force)."""
-        return [r for r in self.rules if not r.in_force.covers(day) and (kind is None or kind in r.applies_to)]
+        """The rules of the file that do not apply on `day` (not yet, or no longer in force; switched-off rules
+        are not listed: they are not the law of any day, but a choice of the department)."""
+        return [r for r in self.rules if r.enabled and not r.in_force.covers(day)
+                and (kind is None or kind in r.applies_to)]
+
+    def disabled(self, kind: str | None = None) -> list[Rule]:
+        """The rules switched off in the file (`enabled: false`)."""
+        return [r for r in self.rules if not r.enabled and (kind is None or kind in r.applies_to)]
 
 
 class RulesError(PlanmapError):

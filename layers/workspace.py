@@ -25,6 +25,7 @@ import numpy as np
 
 from geo.errors import BadRequest, Conflict, NotFound, Unavailable
 from geo.memory import give_back_free_memory
+from geo.terrain import Terrain
 from layers.access import Principal
 from layers.catalog import default_meta
 from layers.checks import CheckEngine
@@ -33,6 +34,7 @@ from layers.features import next_fid, numbered
 from layers.prepared import PreparedCache
 from layers.revisions import Revision, RevisionStore, StaleHead
 from layers.rules import RuleBook
+from layers.terrain import TerrainSource
 
 log = logging.getLogger("planmap")
 
@@ -60,10 +62,12 @@ class Workspace:
     REFRESH_SECONDS = 1.0
 
     def __init__(self, base: Dataset, store: RevisionStore | None = None, rules: RuleBook | None = None,
-                 cache: PreparedCache | None = None) -> None:
+                 cache: PreparedCache | None = None, terrain: Terrain | None = None) -> None:
         self.base = base
         self.store = store
         self.rules = rules
+        # the elevation model checks measure sites on: a planner's upload in the store, else the service's own
+        self.terrain_source = TerrainSource(terrain, store)
         self.cache = cache  # prepared layers on disk: a whole-layer revision is prepared once, by one process
         self._write_lock = threading.RLock()  # one writer of this process at a time (never taken by readers)
         self._sync_lock = threading.Lock()  # one thread at a time catches up with the store
@@ -259,12 +263,19 @@ class Workspace:
         self.refresh()
         return self.snapshot(sees_internal)
 
+    @property
+    def terrain(self) -> Terrain | None:
+        """The elevation model in force now (a planner's upload is picked up by every process at its next ask)."""
+        return self.terrain_source.current()
+
     def engine(self, dataset: Dataset) -> CheckEngine | None:
-        """The check engine over exactly what this person may see (internal layers never leak into evidence)."""
+        """The check engine over exactly what this person may see (internal layers never leak into evidence), on
+        the elevation model in force."""
         if self.rules is None:
             return None
-        rules = self.rules
-        return dataset.derived("check_engine", lambda ds: CheckEngine(ds, rules))
+        rules, terrain = self.rules, self.terrain
+        key = "check_engine" if terrain is None else f"check_engine:{terrain.path}:{id(terrain)}"
+        return dataset.derived(key, lambda ds: CheckEngine(ds, rules, terrain))
 
     # -- changes ------------------------------------------------------------------------------------------------
     def _require_store(self) -> RevisionStore:

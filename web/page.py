@@ -37,7 +37,7 @@ BASE_PARTS = ("planmap.js", "planmap-layers.js", "planmap-basemaps.js", "planmap
 # the served page's tools (check a site and its report, exports, sign in, planners' editing and decisions on
 # proposals); the offline copy has none of them
 TOOL_PARTS = ("planmap-tools.js", "planmap-tools-check.js", "planmap-tools-report.js", "planmap-tools-export.js",
-              "planmap-tools-auth.js", "planmap-tools-edit.js")
+              "planmap-tools-auth.js", "planmap-tools-edit.js", "planmap-terrain.js")
 
 
 def _scripts(names: tuple[str, ...]) -> list[tuple[str, str]]:

@@ -43,16 +43,39 @@ TEXT = {
     "commune": {"vi": "Xã/phường (từ 1/7/2025)", "en": "Commune (since 1 July 2025)"},
     "district": {"vi": "Huyện (trước 1/7/2025)", "en": "District (before 1 July 2025)"},
     "inside": {"vi": "Nằm trong", "en": "Lies in"},
+    "terrain": {"vi": "Địa hình", "en": "Terrain"},
     "not_in_force": {"vi": "Quy tắc không có hiệu lực vào ngày kiểm tra (không dùng để kết luận):",
                      "en": "Rules not in force on the check's date (not used for the verdict):"},
     "disclaimer": DISCLAIMER,
 }
 CONFIDENCE = {"verified": {"vi": "đã kiểm chứng", "en": "verified"}, "secondary": {"vi": "nguồn thứ cấp",
-              "en": "secondary source"}, "unverified": {"vi": "chưa kiểm chứng", "en": "unverified"}}
+              "en": "secondary source"}, "unverified": {"vi": "chưa kiểm chứng", "en": "unverified"},
+              "policy": {"vi": "chính sách của Sở (ngưỡng do cán bộ đặt)", "en": "department policy (planner-set)"}}
+NO_BASIS = {"vi": "không có văn bản pháp lý: chính sách của Sở", "en": "no legal text: the department's policy"}
+
+
+def terrain_text(report: dict, lang: str) -> str:
+    """The site's terrain in one line: elevation range and slope, or why it is unknown (never zero)."""
+    t = report["context"].get("terrain")
+    if not t:
+        return "—"
+    vi = lang == "vi"
+    if t.get("elevation_min_m") is None:
+        return ("Chưa xác định: " if vi else "Unknown: ") + (t.get("note") or "")
+    res = f"DEM {t['dem']}, {t['resolution_m']:g} m" if t.get("dem") else ""
+    if vi:
+        return (f"Cao độ {t['elevation_min_m']:g}–{t['elevation_max_m']:g} m (chênh {t['elevation_range_m']:g} m); "
+                f"độ dốc trung bình {t['slope_mean_pct']:g} % ({t['slope_mean_deg']:g}°), lớn nhất "
+                f"{t['slope_max_pct']:g} % ({t['slope_max_deg']:g}°); {res}")
+    return (f"Elevation {t['elevation_min_m']:g}–{t['elevation_max_m']:g} m (range {t['elevation_range_m']:g} m); "
+            f"mean slope {t['slope_mean_pct']:g} % ({t['slope_mean_deg']:g}°), max {t['slope_max_pct']:g} % "
+            f"({t['slope_max_deg']:g}°); {res}")
 
 
 def _basis_text(result: dict) -> str:
     parts = [f"{b['document']} {b['article']}".strip() for b in result["legal_basis"]]
+    if not parts and result.get("confidence") == "policy":
+        parts.append(f"{NO_BASIS['vi']} / {NO_BASIS['en']}")
     if result.get("superseded_by"):
         parts.append(f"(⚠ thay thế bởi / superseded by {result['superseded_by']})")
     return "; ".join(parts)
@@ -165,6 +188,7 @@ td,th{{border:1px solid #bbb;padding:4px 6px;vertical-align:top;text-align:left}
 <tr><td>{escape(t['commune'])}</td><td>{escape(commune)}</td></tr>
 <tr><td>{escape(t['district'])}</td><td>{escape(district)}</td></tr>
 <tr><td>{escape(t['inside'])}</td><td>{escape(', '.join(inside) or '—')}</td></tr>
+<tr class="terrain"><td>{escape(t['terrain'])}</td><td>{escape(terrain_text(report, lang))}</td></tr>
 <tr><td>{escape(t['as_of'])}</td><td>{escape(report['as_of'])}</td></tr>
 </table><div style="clear:both"></div>
 <table><thead><tr><th>{escape(t['rule'])}</th><th>{escape(t['status'])}</th><th>{escape(t['detail'])}</th>
@@ -194,12 +218,14 @@ def report_pdf(report: dict, lang: str = "vi") -> bytes:
         *([("", line) for line in textwrap.wrap(report["verdict_note"], 44)] if report.get("verdict_note") else []),
         (t["commune"], (ctx["commune"] or {}).get("name") or "—"),
         (t["district"], (ctx["district_pre2025"] or {}).get("name") or "—"),
+        *[(t["terrain"] if i == 0 else None, line)  # None: the terrain's next line, under no label
+          for i, line in enumerate(textwrap.wrap(terrain_text(report, lang), 44))],
         (t["as_of"], report["as_of"]),
     ]
     for i, (k, v) in enumerate(facts):
         if k:
             fig.text(0.06, 0.935 - i * 0.018, f"{k}:", fontsize=8.5)
-        note = not k  # the verdict's note: what it rests on
+        note = k == ""  # the verdict's note: what it rests on
         fig.text(0.30, 0.935 - i * 0.018, v, fontsize=8.5 if not note else 7.8,
                  color=STATUS_COLOURS[verdict] if k == t["verdict"] else ("#8a5300" if note else "black"),
                  weight="bold" if k == t["verdict"] or note else "normal")

@@ -36,8 +36,9 @@ router = APIRouter(tags=["Checks"])
 
 
 def rules_doc(checks: CheckEngine, day: dt.date, kind: str | None, lang: str) -> dict:
-    """The rules in force on `day` (for `kind`), the proposal kinds, and the evidence roles reports draw."""
-    rules = checks.rules.in_force(day, kind)
+    """The rules in force on `day` (for `kind`) and those switched off in the rules file (`enabled: false`, listed
+    so a planner sees what could be switched on), the proposal kinds, and the evidence roles reports draw."""
+    rules = checks.rules.in_force(day, kind) + checks.rules.disabled(kind)
     return {"as_of": day.isoformat(), "kinds": {k: v[lang] for k, v in PROPOSAL_KIND_LABELS.items()},
             "kind_labels": PROPOSAL_KIND_LABELS,
             "rules": [{**r.model_dump(mode="json", by_alias=True, exclude_none=True),
@@ -46,7 +47,9 @@ def rules_doc(checks: CheckEngine, day: dt.date, kind: str | None, lang: str) ->
 
 
 def _rules_html(doc: dict, lang: str) -> str:
-    rows = [[f"<code>{html.escape(r['id'])}</code>", r["title_text"], ", ".join(r["applies_to"]),
+    rows = [[f"<code>{html.escape(r['id'])}</code>",
+             r["title_text"] + ("" if r.get("enabled", True) else " (đang tắt / switched off)"),
+             ", ".join(r["applies_to"]),
              "—" if r.get("threshold") is None else f"{r['threshold']:g} {r['unit']}", r["severity"],
              "; ".join(f"{b['document']} {b['article']}" for b in r["legal_basis"]),
              CONFIDENCE[r["confidence"]][lang],

@@ -49,6 +49,7 @@
       row('ctxParks', names(ctx.industrial_parks));
       row('ctxClusters', names(ctx.industrial_clusters));
       row('ctxMinerals', names(ctx.mineral_areas));
+      row('ctxTerrain', this.terrainText(ctx.terrain));
       const rules = el('ol', {cls: 'pm-rules'});
       for (const res of r.results || []) if (res.status !== 'not_applicable') rules.append(this.ruleItem(res));
       check.reportBox.replaceChildren(...[verdict, note, head, this.actions(),
@@ -56,6 +57,17 @@
         this.notInForce(r),
         r.disclaimer ? el('p', {cls: 'pm-report-disclaimer', attrs: {id: 'pm-check-disclaimer'}, text: r.disclaimer})
           : null].filter(Boolean));
+    }
+
+    /** The site's elevation range and slope from the DEM, or why they are unknown (never zero). */
+    terrainText(t) {
+      if (!t) return '';
+      if (t.elevation_min_m === null || t.elevation_min_m === undefined) {
+        return `${this.t('status_unknown')}: ${t.note || ''}`;
+      }
+      return fmt(this.t('ctxTerrainText'), {zmin: this.nf(t.elevation_min_m, 0), zmax: this.nf(t.elevation_max_m, 0),
+        range: this.nf(t.elevation_range_m, 0), mean: this.nf(t.slope_mean_pct, 1), meanDeg: this.nf(t.slope_mean_deg, 1),
+        max: this.nf(t.slope_max_pct, 1), maxDeg: this.nf(t.slope_max_deg, 1), res: this.nf(t.resolution_m, 0)});
     }
 
     ruleItem(res) {
@@ -83,6 +95,8 @@
         parts.push(el('div', {cls: 'pm-rule-basis'}, [el('span', {text: this.t('ruleBasis') + ':'}),
           el('ul', {}, res.legal_basis.map((b) => el('li', {text: [b.document, b.article].filter(Boolean).join(', ')
             + (b.note ? ` — ${b.note}` : '')})))]));
+      } else if (res.confidence === 'policy') { // the department's own value: no legal text, and it says so
+        parts.push(el('div', {cls: 'pm-rule-basis', text: `${this.t('ruleBasis')}: ${this.t('ruleNoBasis')}`}));
       }
       if (res.caveats) parts.push(el('p', {cls: 'pm-rule-caveats', text: `${this.t('ruleCaveats')}: ${res.caveats}`}));
       if (res.note) parts.push(el('p', {cls: 'pm-rule-caveats', text: res.note}));
