@@ -43,6 +43,8 @@ DEFAULT_LANES = {
     "writes": LaneSize(workers=2, queue=16),  # edits, rollbacks, proposals (the workspace serialises commits)
     # base map tiles: a GeoTIFF tile is warped here (tens of ms); a map view asks for a few dozen tiles at once
     "basemaps": LaneSize(workers=2, queue=64),
+    # grid analyses (coverage, suggestions): ~1 s of numpy and up to a few hundred MB each, so few at once
+    "analysis": LaneSize(workers=2, queue=4),
 }
 RETRY_AFTER_SECONDS = 5
 
