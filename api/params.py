@@ -391,6 +391,12 @@ class SearchParams(Strict):
     f: Literal["json"] | None = None
 
 
+_COVERAGE = Field(None, description="Kèm bảng độ phủ mạng lưới này / add the coverage table of this network "
+                                   "(layers/coverage.py)")
+_COVERAGE_D = Field(DEFAULT_DISTANCE_M, ge=MIN_DISTANCE_M, le=MAX_DISTANCE_M, allow_inf_nan=False,
+                    description="Khoảng cách D của bảng độ phủ (m) / the coverage table's distance D in metres")
+
+
 class DataExportParams(SelectionParams):
     """GET /exports/data: which collections, format, CRS and selection (other parameters filter properties)."""
 
@@ -400,6 +406,8 @@ class DataExportParams(SelectionParams):
     format: Literal[tuple(FORMATS)] = Field(..., description="Định dạng tệp / file format")  # type: ignore
     crs: str | None = _crs_field("Hệ tọa độ của tệp / CRS of the file")
     lang: Lang = _LANG
+    coverage: Literal[tuple(NETWORKS)] | None = _COVERAGE  # type: ignore[valid-type]
+    coverage_distance_m: float = _COVERAGE_D
 
 
 PaperSize = Literal["A4", "A3", "A1"]
@@ -419,6 +427,8 @@ class MapExportParams(BboxParams):
                                     description="id[,id…] thay cho các lớp của mẫu / instead of the preset's")
     title: str | None = Field(None, max_length=200, description="Tiêu đề / title")
     lang: Lang = _LANG
+    coverage: Literal[tuple(NETWORKS)] | None = _COVERAGE  # type: ignore[valid-type]
+    coverage_distance_m: float = _COVERAGE_D
 
 
 class OfflineParams(Strict):

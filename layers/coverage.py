@@ -478,6 +478,9 @@ def _accuracy(stations: Layer, rows: dict) -> dict:
             "planned": accuracy_counts(values[planned])}
 
 
+WEAK_ACCURACY_VI = {"synthetic": "minh họa", "schematic": "sơ đồ"}  # as web/labels.json names them
+
+
 def _notes(net: Network, stations: dict, communes: list[dict], dataset: Dataset) -> dict:
     """What the numbers rest on, in words: the stations' accuracy, the planned stations, the population."""
     planned_acc = stations["planned"]["accuracy"]
@@ -488,7 +491,7 @@ def _notes(net: Network, stations: dict, communes: list[dict], dataset: Dataset)
     elif weak:
         after = {"vi": f"Kết quả 'sau quy hoạch' chỉ mang tính tham khảo: {sum(weak.values())} trong "
                        f"{stations['planned']['count']} cửa hàng quy hoạch có vị trí "
-                       f"{', '.join(weak)} (không phải vị trí thật).",
+                       f"{', '.join(WEAK_ACCURACY_VI[a] for a in weak)} (không phải vị trí thật).",
                  "en": f"The 'after' result is indicative: {sum(weak.values())} of the "
                        f"{stations['planned']['count']} planned stations have {', '.join(weak)} positions (not real "
                        "sites)."}
