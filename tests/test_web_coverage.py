@@ -3,8 +3,11 @@ counted, none allowed; no console error), against what GET /analysis/coverage an
 
 from __future__ import annotations
 
+import zipfile
+
 import httpx
 
+from tests import pdf
 from tests.test_web_map import open_map
 
 
@@ -67,3 +70,31 @@ def test_the_coverage_tool_draws_the_overlay_legend_and_table(browser, server):
 
         page.click("#pm-coverage-clear")
         assert page.query_selector("img.pm-coverage-overlay") is None
+
+
+def test_the_export_tool_adds_the_coverage_table_shown(browser, server, tmp_path):
+    with open_map(browser, server.url, viewport={"width": 1280, "height": 900}, accept_downloads=True) as mp:
+        mp.open("/")
+        page = mp.page
+        page.click("#pm-tool-export")
+        assert not page.is_visible("#pm-export-coverage")  # nothing to add before a coverage is shown
+        page.click("#pm-tool-coverage")
+        page.select_option("#pm-coverage-network", "lpg")
+        page.fill("#pm-coverage-distance", "2")
+        page.click("#pm-coverage-run")
+        page.wait_for_selector("#pm-coverage-table tbody tr", timeout=30_000)
+        page.click("#pm-tool-export")
+        page.check("#pm-export-coverage")
+        page.select_option("#pm-export-size", "A4")
+        page.select_option("#pm-export-mapformat", "pdf")
+        with page.expect_download(timeout=60_000) as dl:
+            page.click("#pm-export-map")
+        out = tmp_path / dl.value.suggested_filename
+        dl.value.save_as(out)
+        text = pdf.text(out.read_bytes())
+        assert "ĐỘ PHỦ MẠNG LƯỚI: Cửa hàng kinh doanh LPG, D = 2 km" in text and "đường chim bay" in text
+        with page.expect_download(timeout=60_000) as dl:
+            page.click("#pm-export-data")
+        archive = tmp_path / dl.value.suggested_filename
+        dl.value.save_as(archive)
+        assert "coverage_lpg.csv" in zipfile.ZipFile(archive).namelist()
