@@ -24,6 +24,7 @@ import numpy as np
 import shapely
 from rasterio import features
 
+from geo.cancel import checkpoint
 from geo.crs import CRS84, parse_crs, to_metres, transform_geometries
 from geo.errors import BadRequest, NotFound, PayloadTooLarge
 from geo.grid import Grid, colour_classes
@@ -127,6 +128,7 @@ class Coverage:
     def overlay(self, state: str) -> dict:
         """The distance classes as a PNG for a web map's image overlay (computed once per state)."""
         if state not in self._overlays:
+            checkpoint()
             rgba = colour_classes(self.raster(state), CLASS_BREAKS_M, CLASS_COLOURS)
             png, bounds = self.grid.overlay_png(rgba, max_size=OVERLAY_MAX_PX)
             self._overlays[state] = {"png": base64.b64encode(png).decode("ascii"), "bounds": list(bounds)}
@@ -161,8 +163,7 @@ class Coverage:
                 and c["before"]["share_beyond"] > MOSTLY_SHARE]
         if not rows:
             return []
-        geoms = shapely.simplify(np.array([c.pop("_geometry_m") if "_geometry_m" in c else None for c in rows],
-                                          dtype=object), SIMPLIFY_M)
+        geoms = shapely.simplify(np.array([c["_geometry_m"] for c in rows], dtype=object), SIMPLIFY_M)
         geoms = transform_geometries(geoms, parse_crs("EPSG:9213"), CRS84)
         return [{"type": "Feature", "id": c["id"], "geometry": shapely.geometry.mapping(g),
                  "properties": {"name": c["name"], "code": c["code"],
@@ -292,7 +293,10 @@ def compute_coverage(dataset: Dataset, net: Network, distance_m: float, cell_m: 
     points = _metric(stations)
     rows = {"before": np.flatnonzero(in_force & (status == EXISTING)),
             "after": np.flatnonzero(in_force & np.isin(status, [EXISTING, PLANNED]))}
-    distances = {state: grid.distance_to(points[r], reach=reach) for state, r in rows.items()}
+    distances = {}
+    for state, r in rows.items():
+        checkpoint()  # the client may have gone: stop before each distance transform
+        distances[state] = grid.distance_to(points[r], reach=reach)
     beyond = {state: inside & (d > distance_m) for state, d in distances.items()}
 
     communes, _, density, density_known = _communes(dataset, grid, inside, beyond, day)
@@ -302,6 +306,8 @@ def compute_coverage(dataset: Dataset, net: Network, distance_m: float, cell_m: 
     station_info = {state: {"count": int(len(r)), "accuracy": accuracy[state]} for state, r in rows.items()}
     station_info["planned"] = {"count": int(len(rows["after"]) - len(rows["before"])),
                                "accuracy": accuracy["planned"]}
+    sources = _text_column(stations, "source")
+    station_info["sources"] = sorted({str(v) for v in sources[rows["after"]] if _text(v)})
     notes = _notes(net, station_info, communes, dataset)
     notes["tolerance_m"] = round(cell_m * math.sqrt(2) / 2, 1)  # the distance transform's bound (geo/grid.py)
     inputs = inputs_record(dataset, [net.layer, PROVINCE, COMMUNES, DISTRICTS], day, {

@@ -141,6 +141,7 @@ def test_the_document_records_its_inputs_distance_kind_and_legend():
     assert inputs["as_of"] == TODAY.isoformat()
     assert {layer["id"] for layer in inputs["layers"]} == {"fuel_stations", "province", "communes", "districts"}
     assert inputs["parameters"]["distance_m"] == D and inputs["parameters"]["cell_m"] == CELL
+    assert doc["stations"]["sources"] == ["test"]  # what the stations rest on (small_world.frame's source)
     held = [c for c in doc["legend"] if c["holds_distance"]]
     assert len(held) == 1 and held[0]["min_m"] < D <= held[0]["max_m"]
     assert set(doc["overlay"]) == {"before", "after"} and doc["overlay"]["before"]["png"]
