@@ -8,7 +8,10 @@ import zipfile
 import httpx
 
 from tests import pdf
-from tests.test_web_map import open_map
+from tests.conftest import REPO
+from tests.test_web_map import keep_screenshot, open_map
+
+SCREENSHOT = REPO / "docs" / "screenshots" / "coverage-panel.png"
 
 
 def _vi(number: int) -> str:
@@ -67,6 +70,7 @@ def test_the_coverage_tool_draws_the_overlay_legend_and_table(browser, server):
         after = page.inner_text("#pm-coverage-summary")
         assert after.startswith(f"{expected['stations']['after']['count']} cửa hàng")
         assert _vi(expected["summary"]["after"]["population_beyond"]) in after
+        keep_screenshot(SCREENSHOT, page.screenshot())
 
         page.click("#pm-coverage-clear")
         assert page.query_selector("img.pm-coverage-overlay") is None

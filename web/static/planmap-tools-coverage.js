@@ -9,7 +9,7 @@
   'use strict';
 
   const {el, fmt} = window.planmap.helpers;
-  const BEYOND_STYLE = {color: '#7b1fa2', weight: 2, dashArray: '6 4', fill: false, interactive: false};
+  const BEYOND_STYLE = {color: '#111111', weight: 2.5, dashArray: '6 4', fill: false, interactive: false};
   const KM = 1000;
 
   class Coverage {
