@@ -323,7 +323,7 @@ def coverage_cmd(network: str, distance_m: float, cell_m: float, as_of, out: Pat
                    + ", ".join(s["communes_population_unknown"]))
     click.echo(result.notes["indicative"][lang])
     click.echo(result.notes["after"][lang])
-    for target, body in ((out, result.csv(lang) if out else None), (raster, result.geotiff(state) if raster else None)):
+    for target, body in ((out, result.csv() if out else None), (raster, result.geotiff(state) if raster else None)):
         if target is not None:
             tmp = target.with_name(f".{target.name}.part")  # nothing half-written under the asked name
             tmp.write_bytes(body)

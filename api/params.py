@@ -577,8 +577,8 @@ class ImportForm(Strict):
     internal: bool | None = None
 
 
-class CoverageParams(Strict):
-    """GET /analysis/coverage: which network, the planner's distance, the grid's cell and the day."""
+class CoverageQuery(Strict):
+    """What a coverage analysis is of: the network, the planner's distance, the grid's cell and the day."""
 
     network: Literal[tuple(NETWORKS)] = Field(  # type: ignore[valid-type]
         "fuel", description="Mạng lưới / network: fuel (xăng dầu), lpg (khí dầu mỏ hoá lỏng)")
@@ -588,22 +588,20 @@ class CoverageParams(Strict):
                           description="Kích thước ô lưới (m) / grid cell size in metres")
     as_of: IsoDate | None = Field(None, description="Cửa hàng và ranh giới có hiệu lực ngày này (mặc định hôm nay) "
                                                     "/ stations and boundaries in force on this day (default today)")
+
+
+class CoverageParams(CoverageQuery):
+    """GET /analysis/coverage."""
+
     f: Literal["json", "csv"] | None = Field(None, description="json (mặc định) hoặc bảng csv / json (default) or the "
                                                                "table as csv")
     overlay: bool = Field(True, description="Kèm ảnh lớp phủ bản đồ (PNG base64) / include the map overlays")
     lang: Lang = _LANG
 
 
-class CoverageRasterParams(Strict):
+class CoverageRasterParams(CoverageQuery):
     """GET /analysis/coverage/distance.tif: the distance raster of one state."""
 
-    network: Literal[tuple(NETWORKS)] = Field("fuel", description="Mạng lưới / network")  # type: ignore[valid-type]
-    distance_m: float = Field(DEFAULT_DISTANCE_M, ge=MIN_DISTANCE_M, le=MAX_DISTANCE_M, allow_inf_nan=False,
-                              description="Khoảng cách D (m) / the distance D in metres (sets how far off-province "
-                                          "stations count)")
-    cell_m: float = Field(DEFAULT_CELL_M, ge=MIN_CELL_M, le=MAX_CELL_M, allow_inf_nan=False,
-                          description="Kích thước ô lưới (m) / grid cell size in metres")
-    as_of: IsoDate | None = Field(None, description="Ngày / as of this day (default today)")
     state: Literal["before", "after"] = Field("before", description="before: cửa hàng hiện có / existing stations; "
                                                                     "after: cả quy hoạch / with the planned ones")
 

@@ -183,7 +183,7 @@ class Coverage:
             doc["beyond"] = self.beyond_geojson()
         return doc
 
-    def table_rows(self, lang: str = "vi") -> tuple[list[str], list[list]]:
+    def table_rows(self) -> tuple[list[str], list[list]]:
         """The per-commune and per-district table (header, rows) as the CSV export and the print show it."""
         header = ["level", "code", "name", "area_km2", "population",
                   "area_beyond_km2_before", "share_beyond_before", "population_beyond_before",
@@ -201,10 +201,10 @@ class Coverage:
                      s["after"]["area_beyond_km2"], s["after"]["share_beyond"], s["after"]["population_beyond"]])
         return header, rows
 
-    def csv(self, lang: str = "vi") -> bytes:
+    def csv(self) -> bytes:
         """The table as CSV (UTF-8 with a byte-order mark, so spreadsheet programs read the Vietnamese names),
-        preceded by comment lines saying what it is and what it rests on."""
-        header, rows = self.table_rows(lang)
+        preceded by comment lines, in both languages, saying what it is and what it rests on."""
+        header, rows = self.table_rows()
         out = io.StringIO()
         for line in self.csv_preamble():
             out.write(f"# {line}\n")
@@ -218,7 +218,7 @@ class Coverage:
                 f"D = {self.distance_m:g} m, ô / cell {self.grid.cell:g} m, ngày / as of {self.day.isoformat()}",
                 f"Khoảng cách / distance: {DISTANCE_KIND['vi']} / {DISTANCE_KIND['en']}",
                 f"{self.notes['indicative']['vi']} / {self.notes['indicative']['en']}",
-                f"{POPULATION_ESTIMATE['en']}"]
+                f"{POPULATION_ESTIMATE['vi']} / {POPULATION_ESTIMATE['en']}"]
 
 
 def _public(unit: dict) -> dict:
@@ -299,7 +299,7 @@ def compute_coverage(dataset: Dataset, net: Network, distance_m: float, cell_m: 
         distances[state] = grid.distance_to(points[r], reach=reach)
     beyond = {state: inside & (d > distance_m) for state, d in distances.items()}
 
-    communes, _, density, density_known = _communes(dataset, grid, inside, beyond, day)
+    communes, density, density_known = _communes(dataset, grid, inside, beyond, day)
     districts = _districts(dataset, grid, inside, beyond, day, density, density_known)
     summary = _summary(grid, inside, beyond, communes, dataset, day)
     accuracy = _accuracy(stations, rows)
@@ -384,7 +384,7 @@ def _communes(dataset: Dataset, grid: Grid, inside: np.ndarray, beyond: dict, da
     density = np.zeros(grid.shape, dtype="float64")
     known = np.zeros(grid.shape, dtype=bool)
     if layer is None:
-        return [], np.zeros(grid.shape, dtype="int32"), density, known
+        return [], density, known
     rows = np.flatnonzero(layer.valid_on(commune_day(day)))
     geoms = _metric(layer)[rows]
     index = _unit_index(grid, geoms, inside)
@@ -418,7 +418,7 @@ def _communes(dataset: Dataset, grid: Grid, inside: np.ndarray, beyond: dict, da
             "entirely" if share >= ENTIRELY_SHARE else "mostly" if share > MOSTLY_SHARE else "partly"
             if share > 0 else "none")
         out.append(unit)
-    return out, index, density, known
+    return out, density, known
 
 
 def _districts(dataset: Dataset, grid: Grid, inside: np.ndarray, beyond: dict, day: dt.date,

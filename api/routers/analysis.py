@@ -27,7 +27,7 @@ def coverage_response(dataset: Dataset, params: CoverageParams) -> Response:
     result = coverage(dataset, params.network, params.distance_m, params.cell_m, params.as_of)
     if params.f == "csv":
         name = f"coverage_{params.network}_{params.distance_m:g}m.csv"
-        return Response(result.csv(params.lang), media_type=CSV,
+        return Response(result.csv(), media_type=CSV,
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
     return json_bytes(orjson.dumps(result.document(params.lang, overlays=params.overlay),
                                    option=orjson.OPT_SERIALIZE_NUMPY))

@@ -49,7 +49,7 @@ def export_for(dataset: Dataset, params: DataExportParams):
     extras = None
     if params.coverage is not None:  # the network coverage table travels with the data (layers/coverage.py)
         table = coverage(dataset, params.coverage, params.coverage_distance_m)
-        extras = {f"coverage_{params.coverage}.csv": table.csv(params.lang)}
+        extras = {f"coverage_{params.coverage}.csv": table.csv()}
     return export_data(dataset, split_ids(params.collections), params.format, ogc.crs_param(params.crs),
                        params.query(params.property_filters()), extras=extras)
 
