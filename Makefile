@@ -62,9 +62,9 @@ test: system-check $(VENV)/.installed-test $(DATA) node_modules/.installed
 # The README's pictures (docs/screenshots/*.png), written only when asked.
 screenshots: system-check $(VENV)/.installed-test $(DATA) node_modules/.installed
 	PLANMAP_SCREENSHOTS=1 $(BIN)/pytest -q tests/test_web_map.py tests/test_web_tools.py tests/test_printmap.py \
-		tests/test_web_edits.py tests/test_gis_styles.py \
+		tests/test_web_edits.py tests/test_gis_styles.py tests/test_web_coverage.py \
 		-k "default_view_is_offline or fuel_station_next_to_a_school or cluster_plan_screenshot or colleagues_change \
-		or draws_the_project"
+		or draws_the_project or draws_the_overlay_legend"
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

@@ -23,6 +23,7 @@ from api.errors import PlainErrorsAsProblems, install_handlers
 from api.fastpath import FastReads
 from api.responses import GZIP_MINIMUM_BYTES
 from api.routers import (
+    analysis,
     basemaps,
     checks,
     collections,
@@ -55,7 +56,7 @@ from layers.workspace import Workspace
 
 log = logging.getLogger("planmap")
 ROUTERS = (landing, collections, items, edits, imports, openapi, checks, proposals, exports, users, search, map,
-           styles, basemaps, tiles, terrain)
+           styles, basemaps, tiles, terrain, analysis)
 
 
 def create_app(dataset: Dataset, rules: RuleBook | None = None, dem_path: Path | None = None,

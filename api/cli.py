@@ -296,6 +296,58 @@ def export_qgis_project_cmd(url: str, out: Path, lang: str, data: Path, catalog:
     click.echo(f"{len(public.layers)} layers from {base} → {out}")
 
 
+@main.command("coverage", help="Network coverage: straight-line distance from every place in the province to the "
+                               "nearest fuel or LPG station, and who is beyond --distance, before and after the "
+                               "planned stations (the stored revisions of the layers count).")
+@click.option("--network", default="fuel", show_default=True, type=click.Choice(["fuel", "lpg"]))
+@click.option("--distance", "distance_m", default=3000.0, show_default=True, type=float,
+              help="The distance D in metres (500–50,000).")
+@click.option("--cell", "cell_m", default=100.0, show_default=True, type=float, help="Grid cell size in metres.")
+@click.option("--as-of", "as_of", default=None, callback=lambda _ctx, _param, value: _date(value, "--as-of"),
+              help="Stations and boundaries in force on this date, YYYY-MM-DD (default: today).")
+@click.option("-o", "--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Write the per-commune and per-district table here (.csv).")
+@click.option("--raster", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Write the distance raster here (GeoTIFF, VN-2000; see --state).")
+@click.option("--state", default="before", show_default=True, type=click.Choice(["before", "after"]),
+              help="The raster's stations: existing (before) or existing and planned (after).")
+@click.option("--lang", default="vi", type=click.Choice(["vi", "en"]))
+@click.option("--data", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_DATA, show_default=True)
+@click.option("--catalog", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_CATALOG)
+def coverage_cmd(network: str, distance_m: float, cell_m: float, as_of, out: Path | None, raster: Path | None,
+                 state: str, lang: str, data: Path, catalog: Path) -> None:
+    from layers.access import ANONYMOUS
+    from layers.coverage import coverage
+    from layers.workspace import Workspace
+
+    for target in (out, raster):
+        if target is not None and not target.parent.is_dir():
+            raise click.ClickException(f"folder {target.parent} does not exist / không có thư mục {target.parent}")
+    cache = _cache(cache_folder())
+    dataset = Workspace(_load(data, catalog, cache), _store(), cache=cache).view(ANONYMOUS)
+    result = coverage(dataset, network, distance_m, cell_m, as_of)
+    s = result.summary
+    click.echo(f"{result.network.label[lang]}, D = {distance_m:g} m (đường chim bay / straight-line), "
+               f"{result.grid.cell:g} m cells, as of {result.day.isoformat()}")
+    for name in ("before", "after"):
+        b = s[name]
+        pop = "?" if b["population_beyond"] is None else f"{b['population_beyond']:,}"
+        click.echo(f"{name:6s}: {result.stations[name]['count']} stations; beyond D: {b['area_beyond_km2']:,} km² "
+                   f"({b['share_beyond']:.1%}), ≈ {pop} people; communes entirely beyond: "
+                   f"{len(b['communes_entirely_beyond'])}, mostly: {len(b['communes_mostly_beyond'])}")
+    if s["communes_population_unknown"]:
+        click.echo(f"population unknown in {len(s['communes_population_unknown'])} communes (not counted): "
+                   + ", ".join(s["communes_population_unknown"]))
+    click.echo(result.notes["indicative"][lang])
+    click.echo(result.notes["after"][lang])
+    for target, body in ((out, result.csv() if out else None), (raster, result.geotiff(state) if raster else None)):
+        if target is not None:
+            tmp = target.with_name(f".{target.name}.part")  # nothing half-written under the asked name
+            tmp.write_bytes(body)
+            tmp.replace(target)
+            click.echo(f"→ {target}")
+
+
 @main.command("import", help="Import a planner's file (zip SHP/TAB, GPKG, KML, DXF, DGN, GeoJSON, CSV) as a new "
                              "revision of a layer.")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))

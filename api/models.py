@@ -158,6 +158,24 @@ class CheckReport(Open):
     proposal: dict
 
 
+class CoverageResult(Open):
+    """GET /analysis/coverage: distances to the nearest station and who is beyond the distance D."""
+
+    network: str
+    as_of: str
+    distance_m: float
+    cell_m: float
+    distance_kind: dict = Field(description="Cách đo khoảng cách và lý do / which distance is used and why")
+    indicative: dict
+    notes: dict
+    summary: dict
+    stations: dict
+    communes: list[dict]
+    districts: list[dict]
+    inputs: dict = Field(description="Dữ liệu và tham số đã dùng / the layers, revisions and parameters used")
+    legend: list[dict]
+
+
 # A revision as the store records it (layers/revisions.py), without its import report (listed on its own route).
 # Who made it and from which file are for planners and admins: null for everyone else (layers/access.py).
 _REDACTED = Field(description="Chỉ cán bộ quy hoạch và quản trị thấy; null với người khác / planners and admins "

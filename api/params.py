@@ -37,6 +37,15 @@ from pydantic import (
 from geo.crs import SUPPORTED, SupportedCrs, bbox_domain, bbox_outside, clip_bbox, parse_crs, pyproj_crs
 from geo.errors import BadRequest
 from layers.accounts import DEFAULT_TOKEN_DAYS, MAX_TOKEN_DAYS
+from layers.coverage import (
+    DEFAULT_CELL_M,
+    DEFAULT_DISTANCE_M,
+    MAX_CELL_M,
+    MAX_DISTANCE_M,
+    MIN_CELL_M,
+    MIN_DISTANCE_M,
+    NETWORKS,
+)
 from layers.exports import FORMATS
 from layers.proposals import GEOMETRY_TYPES
 from layers.provenance import ACCURACY
@@ -382,6 +391,12 @@ class SearchParams(Strict):
     f: Literal["json"] | None = None
 
 
+_COVERAGE = Field(None, description="Kèm bảng độ phủ mạng lưới này / add the coverage table of this network "
+                                   "(layers/coverage.py)")
+_COVERAGE_D = Field(DEFAULT_DISTANCE_M, ge=MIN_DISTANCE_M, le=MAX_DISTANCE_M, allow_inf_nan=False,
+                    description="Khoảng cách D của bảng độ phủ (m) / the coverage table's distance D in metres")
+
+
 class DataExportParams(SelectionParams):
     """GET /exports/data: which collections, format, CRS and selection (other parameters filter properties)."""
 
@@ -391,6 +406,8 @@ class DataExportParams(SelectionParams):
     format: Literal[tuple(FORMATS)] = Field(..., description="Định dạng tệp / file format")  # type: ignore
     crs: str | None = _crs_field("Hệ tọa độ của tệp / CRS of the file")
     lang: Lang = _LANG
+    coverage: Literal[tuple(NETWORKS)] | None = _COVERAGE  # type: ignore[valid-type]
+    coverage_distance_m: float = _COVERAGE_D
 
 
 PaperSize = Literal["A4", "A3", "A1"]
@@ -410,6 +427,8 @@ class MapExportParams(BboxParams):
                                     description="id[,id…] thay cho các lớp của mẫu / instead of the preset's")
     title: str | None = Field(None, max_length=200, description="Tiêu đề / title")
     lang: Lang = _LANG
+    coverage: Literal[tuple(NETWORKS)] | None = _COVERAGE  # type: ignore[valid-type]
+    coverage_distance_m: float = _COVERAGE_D
 
 
 class OfflineParams(Strict):
@@ -556,6 +575,35 @@ class ImportForm(Strict):
     mode: Literal["replace", "append"] = "replace"
     accuracy: Literal[ACCURACY] | None = None  # type: ignore[valid-type]
     internal: bool | None = None
+
+
+class CoverageQuery(Strict):
+    """What a coverage analysis is of: the network, the planner's distance, the grid's cell and the day."""
+
+    network: Literal[tuple(NETWORKS)] = Field(  # type: ignore[valid-type]
+        "fuel", description="Mạng lưới / network: fuel (xăng dầu), lpg (khí dầu mỏ hoá lỏng)")
+    distance_m: float = Field(DEFAULT_DISTANCE_M, ge=MIN_DISTANCE_M, le=MAX_DISTANCE_M, allow_inf_nan=False,
+                              description="Khoảng cách D (m, đường chim bay) / distance D in metres (straight-line)")
+    cell_m: float = Field(DEFAULT_CELL_M, ge=MIN_CELL_M, le=MAX_CELL_M, allow_inf_nan=False,
+                          description="Kích thước ô lưới (m) / grid cell size in metres")
+    as_of: IsoDate | None = Field(None, description="Cửa hàng và ranh giới có hiệu lực ngày này (mặc định hôm nay) "
+                                                    "/ stations and boundaries in force on this day (default today)")
+
+
+class CoverageParams(CoverageQuery):
+    """GET /analysis/coverage."""
+
+    f: Literal["json", "csv"] | None = Field(None, description="json (mặc định) hoặc bảng csv / json (default) or the "
+                                                               "table as csv")
+    overlay: bool = Field(True, description="Kèm ảnh lớp phủ bản đồ (PNG base64) / include the map overlays")
+    lang: Lang = _LANG
+
+
+class CoverageRasterParams(CoverageQuery):
+    """GET /analysis/coverage/distance.tif: the distance raster of one state."""
+
+    state: Literal["before", "after"] = Field("before", description="before: cửa hàng hiện có / existing stations; "
+                                                                    "after: cả quy hoạch / with the planned ones")
 
 
 class TileSetParams(Strict):

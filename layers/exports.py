@@ -199,8 +199,10 @@ def _target(crs: SupportedCrs) -> str:
 
 
 def export_data(dataset: Dataset, collections: list[str], fmt: str, crs: SupportedCrs = CRS84,
-                query: FeatureQuery | None = None, progress: Callable[[int, int], None] | None = None) -> Export:
-    """Write the selection in `fmt` into a fresh temp folder; zip when the format needs several files."""
+                query: FeatureQuery | None = None, progress: Callable[[int, int], None] | None = None,
+                extras: dict[str, bytes] | None = None) -> Export:
+    """Write the selection in `fmt` into a fresh temp folder; zip when the format needs several files, or when
+    `extras` (file name → bytes: tables of an analysis, e.g. coverage_fuel.csv) travel with the data."""
     spec = FORMATS.get(fmt)
     if spec is None:
         raise ExportError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}",
@@ -217,7 +219,7 @@ def export_data(dataset: Dataset, collections: list[str], fmt: str, crs: Support
     try:
         notes: list[str] = []  # what a format could not hold as it was, for the README
         files = _write(spec, frames, workdir / "out", dataset, progress, notes)
-        if len(files) == 1 and fmt not in ("shp", "dxf"):  # shapefiles and DXF need their sidecar files
+        if len(files) == 1 and fmt not in ("shp", "dxf") and not extras:  # shapefiles and DXF need sidecars
             final = workdir / f"{base}.{spec.ext}"
             files[0].rename(final)
             media = spec.media_type
@@ -226,7 +228,9 @@ def export_data(dataset: Dataset, collections: list[str], fmt: str, crs: Support
             with zipfile.ZipFile(final, "w", zipfile.ZIP_DEFLATED) as zf:
                 for f in files:
                     zf.write(f, f.relative_to(workdir / "out"))
-                zf.writestr("README.txt", _readme(dataset, frames, spec, target, notes))
+                for name, body in (extras or {}).items():
+                    zf.writestr(name, body)
+                zf.writestr("README.txt", _readme(dataset, frames, spec, target, notes, list(extras or ())))
             media = ZIP
         shutil.rmtree(workdir / "out", ignore_errors=True)
     except BaseException:
@@ -236,7 +240,7 @@ def export_data(dataset: Dataset, collections: list[str], fmt: str, crs: Support
 
 
 def _readme(dataset: Dataset, frames: dict[str, gpd.GeoDataFrame], spec: ExportFormat, target: str,
-            notes: list[str]) -> str:
+            notes: list[str], extras: list[str] | None = None) -> str:
     lines = [f"planmap export — {dt.date.today().isoformat()} — {spec.label} — {target}", ""]
     for cid, frame in frames.items():
         meta = dataset.get(cid).meta
@@ -247,6 +251,9 @@ def _readme(dataset: Dataset, frames: dict[str, gpd.GeoDataFrame], spec: ExportF
                  "Non-exact data is approximate or demonstration data, not official.")
     if notes:
         lines += ["", f"Giới hạn của định dạng / limits of {spec.label}:", *(f"  - {n}" for n in notes)]
+    if extras:
+        lines += ["", "Bảng phân tích kèm theo (các dòng # đầu tệp nói chúng dựa trên gì) / analysis tables (their "
+                  "# lines say what they rest on):", *(f"  - {name}" for name in extras)]
     return "\n".join(lines) + "\n"
 
 

@@ -51,6 +51,9 @@ MAX_BATCH_VERTICES = 5_000_000  # all proposals of one batch file (`planmap chec
 # Analysis grids (site suggestions, coverage, terrain; geo/grid.py): the whole merged province (≈ 120 × 180 km) at
 # 100 m is ≈ 2.2 million cells; a few float32 surfaces of that size are tens of MB and take about a second.
 MAX_GRID_CELLS = 4_000_000
+# A distance transform runs on its grid padded by how far off-grid shapes still count (geo/grid.py distance_to):
+# the province at 100 m padded by 50 km is ≈ 6.2 M cells (≈ 1.5 s, ≈ 200 MB while it runs).
+MAX_DISTANCE_GRID_CELLS = 8_000_000
 MAX_FILTER_CHARS = 8_000
 # Nesting of a filter's expressions (NOT, comparisons, functions, arithmetic; a chain of ANDs or ORs is one level):
 # real filters nest three or four levels.  A CQL2 JSON document may nest deeper than its expression (arguments,

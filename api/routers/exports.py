@@ -21,6 +21,7 @@ from geo.cancel import checkpoint
 from geo.crs import CRS84
 from geo.errors import BadRequest, NotFound
 from layers.access import ANONYMOUS, Principal
+from layers.coverage import coverage
 from layers.dataset import Dataset
 from layers.exports import FORMATS, export_data
 from layers.query import encode_rows
@@ -45,8 +46,12 @@ async def export_data_route(params: QueryOf[DataExportParams], dataset: VisibleD
 
 def export_for(dataset: Dataset, params: DataExportParams):
     """The export file a request asks for (its query and CRS read here, off the event loop)."""
+    extras = None
+    if params.coverage is not None:  # the network coverage table travels with the data (layers/coverage.py)
+        table = coverage(dataset, params.coverage, params.coverage_distance_m)
+        extras = {f"coverage_{params.coverage}.csv": table.csv()}
     return export_data(dataset, split_ids(params.collections), params.format, ogc.crs_param(params.crs),
-                       params.query(params.property_filters()))
+                       params.query(params.property_filters()), extras=extras)
 
 
 def render_plan_map(dataset: Dataset, params: MapExportParams) -> tuple[bytes, str]:
@@ -58,7 +63,8 @@ def render_plan_map(dataset: Dataset, params: MapExportParams) -> tuple[bytes, s
 
     plan = plan_map(dataset, preset=params.preset, collections=split_ids(params.collections) or None,
                     bbox=params.box, bbox_crs=params.bbox_crs_value().code, size=params.size,
-                    orientation=params.orientation, fmt=params.f, dpi=params.dpi, title=params.title, lang=params.lang)
+                    orientation=params.orientation, fmt=params.f, dpi=params.dpi, title=params.title, lang=params.lang,
+                    coverage=(params.coverage, params.coverage_distance_m) if params.coverage else None)
     return draw_plan(dataset, plan), f"planmap_{params.preset}_{plan.size}_{plan.orientation}.{params.f}"
 
 

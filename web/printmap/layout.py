@@ -17,6 +17,7 @@ import shapely
 
 from geo.crs import METRIC_CRS, UnsupportedCrsError, parse_crs, to_metres, transform_bbox
 from geo.errors import BadRequest
+from layers.coverage import check_distance, network_of
 
 from .presets import PRESETS, MapPreset
 from .symbols import layer_kind
@@ -61,6 +62,7 @@ class MapPlan:
     k: float  # size factor of text and lines relative to A3
     scale: int  # 1:scale
     extent: Box  # minx, miny, maxx, maxy in EPSG:9213
+    coverage: tuple[str, float] | None = None  # (network, distance D in m): the coverage table in the panel
 
     @property
     def pixels(self) -> tuple[int, int]:
@@ -90,13 +92,18 @@ class _Layout(NamedTuple):
 
 def plan_map(dataset, *, preset: str = "cluster-plan-2030", collections=None, bbox=None, bbox_crs: str = "CRS84",
              size: str | None = None, orientation: str | None = None, fmt: str = "pdf", dpi: int = 200,
-             title: str | None = None, lang: str = "vi", today: dt.date | None = None) -> MapPlan:
+             title: str | None = None, lang: str = "vi", today: dt.date | None = None,
+             coverage: tuple[str, float] | None = None) -> MapPlan:
     """Validate a print request and lay the page out; raises PrintError with an English and a Vietnamese message.
+
+    `coverage`: (network, distance D in metres) adds the network coverage table to the panel (computed when drawn).
 
     Cheap (milliseconds): the API calls it before queueing the render so bad input gets its 400 at once."""
     p = _check_preset(preset, lang)
     paper = _check_paper(p, size, orientation, fmt, dpi)
     title = _check_title(title)
+    if coverage is not None:
+        coverage = (network_of(coverage[0]).key, check_distance(coverage[1]))
     present = _present_layers(dataset, p, collections)
     layers = _drawing_order(dataset, present, set(p.base))
     ext = _requested_extent(dataset, p, present, bbox, bbox_crs)
@@ -109,7 +116,7 @@ def plan_map(dataset, *, preset: str = "cluster-plan-2030", collections=None, bb
     return MapPlan(preset=p, layers=layers, size=paper.size, orientation=paper.orientation, fmt=paper.fmt,
                    dpi=paper.dpi, lang=lang, title=main, subtitle=sub, today=today or dt.date.today(),
                    page=paper.page, frame=lay.frame, panel=lay.panel, title_box=lay.title_box, k=lay.k, scale=scale,
-                   extent=extent)
+                   extent=extent, coverage=coverage)
 
 
 # ---------------------------------------------------------------------------------------------------- checks

@@ -9,6 +9,7 @@ from __future__ import annotations
 from matplotlib.patches import Rectangle
 
 from .canvas import Canvas
+from .coverage import CoverageBlock
 from .furniture import grid_step
 from .layout import Box
 from .legend import DrawnLayer, draw_legend
@@ -43,16 +44,17 @@ def draw_title(cv: Canvas) -> None:
     page.plot([x, x + w], [y, y], color="black", lw=0.8 * cv.ks)
 
 
-def draw_panel(cv: Canvas, drawn: list[DrawnLayer], enlarged: list[float]) -> None:
-    """The panel's blocks, then the legend in the space they leave."""
-    draw_legend(cv, drawn, Panel(cv, drawn).draw(), enlarged)
+def draw_panel(cv: Canvas, drawn: list[DrawnLayer], enlarged: list[float], coverage=None) -> None:
+    """The panel's blocks (with the network coverage table when `coverage` is given), then the legend in the space
+    they leave."""
+    draw_legend(cv, drawn, Panel(cv, drawn, coverage).draw(), enlarged)
 
 
 class Panel:
     """The panel's measures, shared by its blocks; each block is drawn with its bottom at a given height and
     returns its own height (mm)."""
 
-    def __init__(self, cv: Canvas, drawn: list[DrawnLayer]) -> None:
+    def __init__(self, cv: Canvas, drawn: list[DrawnLayer], coverage=None) -> None:
         self.cv, self.page, self.plan, self.drawn = cv, cv.page, cv.plan, drawn
         self.lang, self.k, self.ks = cv.plan.lang, cv.plan.k, cv.ks
         self.pad = 3 * self.k
@@ -61,6 +63,7 @@ class Panel:
         self.slh = line_h(self.small)
         self.big = 9 * self.k  # the stated scale
         self.bar_h = 2.2 * self.k
+        self.coverage = CoverageBlock(self, coverage) if coverage is not None else None
 
     def draw(self) -> Box:
         """The columns' borders and every block; returns the box left for the legend."""
@@ -86,6 +89,9 @@ class Panel:
         yb += self.lines(x, yb, w, self.source_lines(w), self.small, _BODY_TEXT) + 1 * k
         yb += self.note(x + k, yb, w - 2 * k, self.note_lines(w - 2 * k)) + 2 * k
         yb += self.scale(x, yb, w) + 1 * k
+        if self.coverage is not None:
+            self.page.plot([x, x + w], [yb, yb], color="black", lw=0.6 * self.ks)
+            yb += self.coverage.draw(x, yb, w) + 1 * k
         self.page.plot([x, x + w], [yb, yb], color="black", lw=0.6 * self.ks)
         return (x, yb, w, y + h - yb)
 
@@ -97,7 +103,11 @@ class Panel:
         sh = self.scale_height(w1)
         self.scale(x1, y1 + h1 - sh, w1)
         nl = self.note_lines(w1 - 2 * k)
-        self.note(x1 + k, y1 + h1 - sh - self.lines_height(nl, self.small) - 2 * k, w1 - 2 * k, nl)
+        nh = self.lines_height(nl, self.small)
+        self.note(x1 + k, y1 + h1 - sh - nh - 2 * k, w1 - 2 * k, nl)
+        if self.coverage is not None:  # under the note, with the rows that fit above the column's foot
+            room = h1 - sh - nh - 3 * k
+            self.coverage.draw(x1, y1 + h1 - sh - nh - 3 * k - self.coverage.height(w1, room), w1, room)
         x2, y2, w2, h2 = cols[2]
         self.footer(x2, y2, w2)
         sl = self.source_lines(w2)

@@ -35,16 +35,19 @@ class _Progress:
 def render_map(dataset, *, preset: str = "cluster-plan-2030", collections=None, bbox=None, bbox_crs: str = "CRS84",
                size: str | None = None, orientation: str | None = None, fmt: str = "pdf", dpi: int = 200,
                title: str | None = None, lang: str = "vi", today: dt.date | None = None,
-               progress: Callable[[int, int], None] | None = None) -> bytes:
+               progress: Callable[[int, int], None] | None = None,
+               coverage: tuple[str, float] | None = None) -> bytes:
     """A print-ready map as PDF or PNG bytes.
 
     preset: a key of PRESETS; collections: thematic layers (list or comma-separated) drawn over the preset's base
     layers instead of the preset's own; bbox: minx,miny,maxx,maxy in bbox_crs (CRS84 by default) — the map shows
     at least this area; size A4|A3|A1 and orientation landscape|portrait (default: the preset's); fmt pdf|png;
     dpi 72–600 (PNG pixels = mm / 25.4 × dpi); title replaces the preset title; lang vi|en; today: the date printed;
-    progress(step, total) is called as the layers are drawn.  Raises PrintError on bad input."""
+    progress(step, total) is called as the layers are drawn; coverage: (network, distance D in m) adds the network
+    coverage table to the panel.  Raises PrintError on bad input."""
     plan = plan_map(dataset, preset=preset, collections=collections, bbox=bbox, bbox_crs=bbox_crs, size=size,
-                    orientation=orientation, fmt=fmt, dpi=dpi, title=title, lang=lang, today=today)
+                    orientation=orientation, fmt=fmt, dpi=dpi, title=title, lang=lang, today=today,
+                    coverage=coverage)
     return draw_plan(dataset, plan, progress=progress)
 
 
@@ -62,7 +65,12 @@ def draw_plan(dataset, plan: MapPlan, progress: Callable[[int, int], None] | Non
     steps.tick()
     draw_frame(cv)
     draw_title(cv)
-    draw_panel(cv, content.drawn, content.enlarged)
+    table = None
+    if plan.coverage is not None:  # the analysis of today's stations (cached per dataset: layers/coverage.py)
+        from layers.coverage import coverage as network_coverage
+
+        table = network_coverage(dataset, plan.coverage[0], plan.coverage[1])
+    draw_panel(cv, content.drawn, content.enlarged, table)
     steps.tick()
     body = encode(cv)
     steps.tick()

@@ -58,8 +58,17 @@
       'pm-btn-primary');
       const offline = tools.button('pm-export-offline', 'exportOfflineButton', () => this.exportOffline(),
         'pm-btn-primary');
-      body.append(heading('exportData'), tools.field('exportFormat', format), tools.field('exportCrs', crs),
-        check(dataView, 'exportView'), row(dataButton),
+      // the network coverage table shown by the coverage tool, added to the data (a CSV) and to the printed map
+      this.coverage = el('input', {attrs: {type: 'checkbox', id: 'pm-export-coverage'}});
+      const coverageRow = check(this.coverage, 'exportCoverage');
+      const coverageShown = () => {
+        const part = app.parts.coverage;
+        coverageRow.style.display = part && part.doc ? '' : 'none';
+      };
+      tools.hooks.export.open = coverageShown;
+      coverageShown();
+      body.append(coverageRow, heading('exportData'), tools.field('exportFormat', format),
+        tools.field('exportCrs', crs), check(dataView, 'exportView'), row(dataButton),
         heading('exportMap'), tools.field('exportPreset', preset), tools.field('exportSize', size),
         tools.field('exportOrientation', orientation), tools.field('exportFormat', mapFormat),
         check(mapView, 'exportView'), row(mapButton),
@@ -73,6 +82,16 @@
       if (ids.length) return ids.join(',');
       this.tools.setStatus(this.status, this.app.t('exportNoLayers'), 'error');
       return null;
+    }
+
+    /** `params` with the coverage table's network and D when asked for and the coverage tool shows one. */
+    withCoverage(params) {
+      const part = this.app.parts.coverage;
+      if (this.coverage.checked && part && part.doc) {
+        params.set('coverage', part.doc.network);
+        params.set('coverage_distance_m', String(part.doc.distance_m));
+      }
+      return params;
     }
 
     async download(url, fallback) {
@@ -98,6 +117,7 @@
       if (!ids) return null;
       const params = new URLSearchParams({collections: ids, format, crs, lang: this.app.lang});
       if (inView) params.set('bbox', viewBbox(this.app.map));
+      this.withCoverage(params);
       return this.download(`exports/data?${params}`, `planmap.${format}`);
     }
 
@@ -109,6 +129,7 @@
         params.set('collections', ids);
       }
       if (inView) params.set('bbox', viewBbox(this.app.map));
+      this.withCoverage(params);
       return this.download(`exports/map?${params}`, `planmap.${opts.f}`);
     }
 
