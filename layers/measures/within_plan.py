@@ -14,7 +14,19 @@ import shapely
 from pydantic import BaseModel, ConfigDict
 
 from layers import admin
-from layers.measures.base import Batch, Measure, Role, RuleOutcome, Subset, first_name, text
+from layers.measures.base import (
+    Batch,
+    GridBatch,
+    GridOutcome,
+    Measure,
+    Role,
+    RuleOutcome,
+    Subset,
+    first_name,
+    inside_on_grid,
+    status_grid,
+    text,
+)
 from layers.measures.registry import register
 from layers.text import fold
 
@@ -78,6 +90,16 @@ class WithinPlan(Measure):
                 evidence[i].append(("plan_area", sub.geoms[best[i]]))
         return RuleOutcome(batch.idx, status, ratio, [min_overlap] * n, related, evidence, note,
                            searched=sub.basis())
+
+    def screen(self, batch: GridBatch) -> GridOutcome:
+        """A cell passes when its site lies wholly inside one planned feature (its centre inside by
+        `batch.reach`: more than the `min_overlap` share asks, so never a pass the exact check would refuse);
+        a site suggested by planmap has no name to match."""
+        sub, decided = self.grid_features(batch)
+        if decided is not None:
+            return decided
+        return GridOutcome(status_grid(batch.grid, inside_on_grid(batch.grid, sub.geoms, batch.reach),
+                                       self.rule.severity))
 
     @staticmethod
     def _best_overlap(batch: Batch, sub: Subset, ratio: np.ndarray, best: np.ndarray) -> None:
