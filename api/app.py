@@ -36,6 +36,7 @@ from api.routers import (
     proposals,
     search,
     styles,
+    suggestions,
     tiles,
     users,
 )
@@ -52,7 +53,7 @@ from layers.workspace import Workspace
 
 log = logging.getLogger("planmap")
 ROUTERS = (landing, collections, items, edits, imports, openapi, checks, proposals, exports, users, search, map,
-           styles, basemaps, tiles)
+           styles, basemaps, tiles, suggestions)
 
 
 def create_app(dataset: Dataset, rules: RuleBook | None = None, dem_path: Path | None = None,

@@ -43,6 +43,9 @@ DEFAULT_LANES = {
     "writes": LaneSize(workers=2, queue=16),  # edits, rollbacks, proposals (the workspace serialises commits)
     # base map tiles: a GeoTIFF tile is warped here (tens of ms); a map view asks for a few dozen tiles at once
     "basemaps": LaneSize(workers=2, queue=64),
+    # grid analyses (site suggestions): a second or two of numpy over a few million cells and ~100 MB each, so
+    # one at a time, a few waiting
+    "analysis": LaneSize(workers=1, queue=8),
 }
 RETRY_AFTER_SECONDS = 5
 

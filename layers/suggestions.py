@@ -17,23 +17,28 @@ import math
 import time
 from typing import Annotated, Literal
 
+import geopandas as gpd
 import numpy as np
 import shapely
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 
 from geo.cancel import checkpoint
-from geo.crs import CRS84, METRIC_CRS, parse_crs, to_metres, transform_geometries
+from geo.crs import CRS84, METRIC_CRS, SupportedCrs, parse_crs, to_metres, transform_geometries
 from geo.errors import Unprocessable
 from geo.geojson import vertex_count
 from geo.grid import Grid, colour_classes
 from layers import admin
+from layers.catalog import CollectionMeta
 from layers.checks import CheckEngine
+from layers.dataset import Dataset, layer_from_frame
+from layers.exports import Export, export_data
 from layers.inputs import inputs_record
 from layers.limits import MAX_CHECK_VERTICES_ANONYMOUS, MAX_GRID_CELLS, check_vertices
 from layers.measures import STATUS_RANK, GridBatch
 from layers.measures.base import HA, TOLERANCE_M, inside_on_grid
 from layers.measures.within_plan import unit_key
 from layers.proposals import Proposals, check_lonlat, read_geometry
+from layers.provenance import DEFAULT_ACCURACY
 from layers.query import parse_date
 from layers.report import build_reports
 from layers.rules import PROPOSAL_KIND_LABELS, ProposalKind, Rule
@@ -560,3 +565,58 @@ def _summary_note(candidates: list[dict], unassessed: list[dict], strict: bool, 
         parts.append("Không tìm được vị trí nào đạt mọi quy tắc trong vùng tìm." if vi else
                      "No site in the search area passes every rule.")
     return " ".join(parts)
+
+
+# ---------------------------------------------------------------------------------------------- candidates out
+SUGGESTIONS_LAYER = "suggestions"
+SUGGESTIONS_META = CollectionMeta(
+    id=SUGGESTIONS_LAYER, title={"vi": "Gợi ý vị trí (tham khảo)", "en": "Site suggestions (indicative)"},
+    description={"vi": "Vị trí gợi ý của planmap, mang tính tham khảo", "en": "planmap's indicative site suggestions"},
+    license="planmap", attribution="planmap — gợi ý tham khảo / indicative suggestions")
+
+
+def candidates_frame(answer: dict) -> gpd.GeoDataFrame:
+    """The candidates as a layer (CRS84): rank, score, each preference's score, verdict, the rules to verify on
+    site, the note, and `source`/`accuracy` like every feature (accuracy: the weakest of the evidence)."""
+    verify = "; ".join(u["rule"] for u in answer["unassessed_rules"])
+    rows = []
+    for c in answer["candidates"]:
+        report = c["report"]
+        row = {"rank": c["rank"], "name": report["proposal"]["properties"].get("name"), "kind": answer["kind"],
+               "score": c["score"], "verdict": c["verdict"], "area_ha": c["area_ha"], "as_of": answer["as_of"],
+               **{f"score_{name}": part["score"] for name, part in c["components"].items()},
+               "unassessed_rules": verify, "commune": (report["context"].get("commune") or {}).get("name"),
+               "note": c["note"], "source": "planmap suggest " + answer["inputs"]["computed_at"],
+               "accuracy": report["evidence_accuracy"] or DEFAULT_ACCURACY,
+               "geometry": shapely.geometry.shape(c["geometry"])}
+        rows.append(row)
+    frame = gpd.GeoDataFrame(rows, geometry="geometry", crs="OGC:CRS84") if rows else gpd.GeoDataFrame(
+        {"rank": [], "geometry": []}, geometry="geometry", crs="OGC:CRS84")
+    frame.index = range(1, len(frame) + 1)
+    return frame
+
+
+def candidates_geojson(answer: dict) -> dict:
+    """The candidates as a GeoJSON FeatureCollection (what `f=geojson` answers), with the answer's notes."""
+    frame = candidates_frame(answer)
+    features = [{"type": "Feature", "id": int(i), "geometry": c["geometry"],
+                 "properties": {k: _plain_value(v) for k, v in row.items() if k != "geometry"}}
+                for (i, row), c in zip(frame.iterrows(), answer["candidates"], strict=True)]
+    return {"type": "FeatureCollection", "features": features, "note": answer["note"],
+            "unassessed_rules": answer["unassessed_rules"], "inputs": answer["inputs"]}
+
+
+def _plain_value(value: object) -> object:
+    if isinstance(value, np.generic):
+        value = value.item()
+    return None if isinstance(value, float) and math.isnan(value) else value
+
+
+def export_candidates(answer: dict, fmt: str, crs: SupportedCrs = CRS84) -> Export:
+    """The candidates in an export format of the service (GeoPackage, Shapefile, KML, DXF, CSV …), written by
+    the same writer as any layer's export."""
+    if not answer["candidates"]:
+        raise SuggestionError("no candidate to export", "Không có vị trí gợi ý nào để xuất")
+    layer = layer_from_frame(SUGGESTIONS_META, candidates_frame(answer))
+    dataset = Dataset({SUGGESTIONS_LAYER: layer}, catalog={SUGGESTIONS_LAYER: SUGGESTIONS_META})
+    return export_data(dataset, [SUGGESTIONS_LAYER], fmt, crs)
