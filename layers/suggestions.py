@@ -53,6 +53,7 @@ DEFAULT_CELL_M = 100.0  # the whole province at 100 m is ≈ 2.2 M cells (MAX_GR
 MIN_CELL_M = 10.0  # finer than the data (schematic roads, approximate outlines) would be false precision
 MAX_CELL_M = 5_000.0
 MAX_AREA_HA = 1_000.0  # a requested site; the largest planned industrial park of the province is ≈ 600 ha
+MIN_AREA_HA = 0.1  # 1,000 m²: a small factory plot; below it a site is a point, not an area
 MAX_CORRIDOR_M = 10_000.0  # each side of a road
 DEFAULT_CORRIDOR_M = 500.0
 MAX_SPACING_M = 50_000.0
@@ -100,7 +101,7 @@ Weight = Annotated[float, Field(ge=0, le=MAX_WEIGHT)]
 class Preferences(BaseModel):
     """How much each preference weighs (0: not at all); the total score is their weighted mean."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     near_road: Weight = Field(1.0, description="Gần đường (lớp roads) / near a road")
     far_from_stations: Weight = Field(0.0, description="Xa cửa hàng cùng loại / far from the same network")
     flat: Weight = Field(0.0, description="Độ dốc nhỏ (theo DEM) / low slope (from the DEM)")
@@ -111,7 +112,7 @@ class SearchArea(BaseModel):
     """Where to search: one of a 2025 commune, a pre-2025 district, a drawn polygon, or a corridor along a named
     road; always within the province in force."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     commune: str | None = Field(None, min_length=1, max_length=100,
                                 description="Xã/phường 2025 (mã hoặc tên) / 2025 commune (code or name)")
     district: str | None = Field(None, min_length=1, max_length=100,
@@ -136,7 +137,7 @@ class SearchArea(BaseModel):
 class SuggestionRequest(BaseModel):
     """A request for site suggestions (POST /suggestions, `planmap suggest`)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     kind: ProposalKind = Field(description="Loại đề xuất / proposal kind")
     as_of: IsoDate | None = Field(None, description="Quy tắc và dữ liệu có hiệu lực ngày này / as of this day")
     k: int = Field(DEFAULT_K, ge=1, le=MAX_K, description="Số vị trí tối đa / candidates wanted")
@@ -144,7 +145,7 @@ class SuggestionRequest(BaseModel):
     area: SearchArea | None = Field(None, description="Vùng tìm (mặc định cả tỉnh) / search area (default: the "
                                                       "whole province)")
     preferences: Preferences = Field(default_factory=Preferences)
-    area_ha: float | None = Field(None, gt=0, le=MAX_AREA_HA, description=(
+    area_ha: float | None = Field(None, ge=MIN_AREA_HA, le=MAX_AREA_HA, description=(
         "Diện tích mỗi vị trí (ha) cho cụm/khu công nghiệp, nhà máy / site area for clusters, parks, factories"))
     min_spacing_m: float | None = Field(None, ge=0, le=MAX_SPACING_M, description=(
         "Khoảng cách tối thiểu giữa các vị trí (ngoài quy tắc) / spacing between candidates beyond the rules'"))
@@ -584,7 +585,8 @@ def candidates_frame(answer: dict) -> gpd.GeoDataFrame:
         report = c["report"]
         row = {"rank": c["rank"], "name": report["proposal"]["properties"].get("name"), "kind": answer["kind"],
                "score": c["score"], "verdict": c["verdict"], "area_ha": c["area_ha"], "as_of": answer["as_of"],
-               **{f"score_{name}": part["score"] for name, part in c["components"].items()},
+               **{f"score_{name}": np.nan if part["score"] is None else part["score"]
+                  for name, part in c["components"].items()},
                "unassessed_rules": verify, "commune": (report["context"].get("commune") or {}).get("name"),
                "note": c["note"], "source": "planmap suggest " + answer["inputs"]["computed_at"],
                "accuracy": report["evidence_accuracy"] or DEFAULT_ACCURACY,
