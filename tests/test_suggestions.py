@@ -311,3 +311,37 @@ def test_request_parameters_are_recorded_after_defaults(engine):
     assert params["cell_m"] == 100 and params["preferences"]["near_road"] == 1 and params["as_of"] == "2026-11-28"
     assert json.dumps(out)  # the whole answer is plain JSON
     assert dt.date.fromisoformat(out["as_of"]) == DAY
+
+
+def test_the_slope_preference_scores_only_where_the_dem_knows_the_slope(tmp_path):
+    """A planner's DEM (a GeoTIFF in VN-2000) covering the western half of the small world: flat north of Y0,
+    a 20 % slope south of it, no data east of X0.  The flat preference scores only where the slope is known."""
+    import rasterio
+    from affine import Affine
+
+    from geo.terrain import Terrain
+
+    cell, west, north = 50.0, X0 - 20_000, Y0 + 20_000
+    height, width = 800, 400  # 40 km × 20 km: up to X0
+    ys = north - (np.arange(height) + 0.5) * cell
+    elevation = np.where(ys[:, None] > Y0, 100.0, 100.0 + (Y0 - ys[:, None]) * 0.2) * np.ones((1, width))
+    path = tmp_path / "dem.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=width, height=height, count=1, dtype="float32",
+                       crs="EPSG:9213", transform=Affine(cell, 0, west, 0, -cell, north), nodata=-9999) as dst:
+        dst.write(elevation.astype("float32"), 1)
+    engine = CheckEngine(world(), small_world.RULES, Terrain.open(path))
+    out = ask(engine, kind="factory", k=4, area_ha=1, cell_m=100, preferences={"near_road": 0, "flat": 1},
+              min_spacing_m=1_000)
+    assert out["preferences"]["flat"]["available"] is True
+    assert out["inputs"]["rasters"][0]["path"] == "dem.tif"
+    assert "DEM" in " ".join(out["scoring_notes"])  # outside its coverage the slope is unknown, and said so
+    for c in out["candidates"]:
+        flat = c["components"]["flat"]
+        centre = metres({"type": "Point", "coordinates": c["centre"]})
+        assert centre.x < X0 and centre.y > Y0  # on the flat part the DEM covers: score 1
+        assert flat["score"] == pytest.approx(1.0, abs=0.02) and flat["value"] == pytest.approx(0.0, abs=0.5)
+    # a candidate where the DEM does not reach has no slope score, never a zero slope
+    east = ask(engine, kind="factory", k=1, area_ha=1, preferences={"flat": 1},
+               area={"commune": "Xã Hai"})
+    assert east["candidates"] and east["candidates"][0]["components"]["flat"]["score"] is None
+    assert east["candidates"][0]["components"]["flat"]["value"] is None
