@@ -37,6 +37,7 @@ LANE_REQUESTS: dict[str, tuple[str, str, dict]] = {  # a request of each lane, t
     "writes": ("POST", "/collections/fuel_stations/items",
                {"json": site("fuel_station", X0, Y0) | {"properties": {"name": "X"}}}),
     "basemaps": ("GET", "/basemaps/raster/{}/{}/{}".format(9, *tiles_over(RASTER_BOUNDS, 9)[0]), {}),
+    "analysis": ("POST", "/suggestions", {"json": {"kind": "fuel_station", "k": 1, "cell_m": 500}}),
 }
 
 
