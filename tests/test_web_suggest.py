@@ -75,6 +75,11 @@ def test_suggestions_in_a_commune_with_surface_reports_and_export(page, tmp_path
     frame = pyogrio.read_dataframe(out)
     assert list(frame["rank"]) == [1, 2, 3] and set(frame["accuracy"]) <= {"exact", "approximate", "schematic",
                                                                              "synthetic"}
+    # and everything comes off the map again
+    mp.page.click("#pm-suggest-clear")
+    assert mp.page.query_selector("img.pm-suggest-surface") is None
+    # (Leaflet fades a tooltip out before removing it)
+    mp.page.wait_for_function("() => document.querySelectorAll('.pm-suggest-rank').length === 0")
 
 
 def test_a_drawn_search_area_and_a_missing_place(page):

@@ -68,6 +68,7 @@
         place: tools.field('suggestPlace', this.place), corridor: tools.field('suggestCorridor', this.corridor),
         draw: el('div', {cls: 'pm-btn-row'}, [this.draw]), areaHa: tools.field('suggestAreaHa', this.areaHa)};
       const run = tools.button('pm-suggest-run', 'suggestRun', () => this.run());
+      const clear = tools.button('pm-suggest-clear', 'suggestClear', () => this.clear());
       this.status = el('p', {cls: 'pm-tool-status', attrs: {id: 'pm-suggest-status', 'aria-live': 'polite'}});
       app.translated(() => { if (!this.answer && !this.status.dataset.state) this.status.textContent = this.t('suggestHint'); });
       this.format = tools.select('pm-suggest-format', EXPORTS);
@@ -79,7 +80,7 @@
           this.fields.areaHa, tools.field('suggestSpacing', this.spacing)]),
         app.label('suggestPrefs', 'h3', {cls: 'pm-suggest-subtitle'}), ...prefs,
         el('label', {cls: 'pm-field pm-check-field'}, [this.strict, app.label('suggestStrict', 'span')]),
-        el('div', {cls: 'pm-btn-row'}, [run]), this.status, this.result,
+        el('div', {cls: 'pm-btn-row'}, [run, clear]), this.status, this.result,
         el('div', {cls: 'pm-btn-row'}, [this.format, this.exportButton]));
       this.map.on(L.Draw.Event.CREATED, (ev) => {
         if (!this.drawer) return; // the check tool's drawing
@@ -177,6 +178,19 @@
       this.draw_();
     }
 
+    /** Take the surface, the candidates and the drawn area off the map. */
+    clear() {
+      this.seq = (this.seq || 0) + 1; // an answer still on its way is dropped
+      if (this.overlay) this.map.removeLayer(this.overlay);
+      this.overlay = null;
+      this.sites.clearLayers();
+      this.polygon = null;
+      this.answer = null;
+      this.result.replaceChildren();
+      delete this.result.dataset.candidates;
+      this.tools.setStatus(this.status, this.t('suggestHint'));
+    }
+
     /** The surface overlay and the numbered candidates on the map. */
     draw_() {
       const a = this.answer;
@@ -188,8 +202,10 @@
       for (const c of a.candidates) {
         const layer = L.geoJSON(c.geometry, {pane: 'pm-suggest', style: () => SITE_STYLE,
           pointToLayer: (f, ll) => L.circleMarker(ll, Object.assign({radius: 9}, SITE_STYLE))});
-        layer.bindTooltip(String(c.rank), {permanent: true, direction: 'center', className: 'pm-suggest-rank'});
-        layer.on('click', () => this.openReport(c));
+        layer.eachLayer((part) => {
+          part.bindTooltip(String(c.rank), {permanent: true, direction: 'center', className: 'pm-suggest-rank'});
+          part.on('click', () => this.openReport(c));
+        });
         this.sites.addLayer(layer);
       }
       const bounds = a.candidates.length ? this.sites.getBounds() : this.overlay.getBounds();
