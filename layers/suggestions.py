@@ -236,13 +236,15 @@ def _corridor(engine: CheckEngine, road: str, width: float, day: dt.date) -> tup
 def suggest(engine: CheckEngine, request: SuggestionRequest) -> dict:
     """Up to `k` sites for `request.kind` that pass every rule that can be assessed, best preferences first,
     spaced apart, each with its exact check report; the suitability surface; what the answer rests on."""
-    started = time.perf_counter()
+    started = last = time.perf_counter()
     timings: dict[str, float] = {}
 
-    def lap(name: str, since: list[float] = [started]) -> None:  # noqa: B006 - the lap's own clock
+    def lap(name: str) -> None:
+        """Seconds since the previous step, recorded under `name`."""
+        nonlocal last
         now = time.perf_counter()
-        timings[name] = round(now - since[0], 3)
-        since[0] = now
+        timings[name] = round(now - last, 3)
+        last = now
 
     day = request.as_of or dt.date.today()
     kind, lang = request.kind, request.lang
