@@ -345,3 +345,35 @@ def test_the_slope_preference_scores_only_where_the_dem_knows_the_slope(tmp_path
                area={"commune": "Xã Hai"})
     assert east["candidates"] and east["candidates"][0]["components"]["flat"]["score"] is None
     assert east["candidates"][0]["components"]["flat"]["value"] is None
+
+
+def test_screening_a_square_site_never_passes_what_the_exact_check_refuses(engine):
+    """For a 12 ha cluster (a square around each cell's centre), every screened pass of every rule is an exact
+    pass of the same square, on cells in and around the planned cluster, the mining area and the line."""
+    cell, area_ha = 25.0, 12.0
+    half = (area_ha * 10_000) ** 0.5 / 2
+    grid = Grid.covering((X0 - 6_000, Y0 - 1_000, X0 + 11_500, Y0 + 6_000), cell, 10**7)
+    batch = GridBatch(engine, grid, "industrial_cluster", DAY, half * 2 ** 0.5, area_ha)
+    rows, cols = np.divmod(np.arange(grid.size), grid.width)
+    xs, ys = grid.centres(rows, cols)
+    interesting = ((np.abs(xs - (X0 + 10_250)) < 800) & (np.abs(ys - (Y0 + 5_200)) < 700)) \
+        | ((np.abs(xs - (X0 + 8_500)) < 1_000) & (np.abs(ys - (Y0 + 500)) < 1_000)) | (np.abs(xs - (X0 - 5_000)) < 60)
+    pick = np.flatnonzero(interesting)[::3]
+    squares = shapely.box(xs[pick] - half, ys[pick] - half, xs[pick] + half, ys[pick] + half)
+    lonlat = gpd.GeoSeries(squares, crs="EPSG:9213").to_crs("OGC:CRS84").to_numpy()
+    proposals = Proposals(np.full(len(pick), "industrial_cluster", dtype=object), lonlat,
+                          [{"area_ha": area_ha} for _ in pick])
+    passes = 0
+    for rule in small_world.RULES.in_force(DAY, "industrial_cluster"):
+        measure = rule.evaluator()
+        screened = measure.screen(batch)
+        if screened.unassessable:
+            continue
+        exact = measure.evaluate(Batch(engine, proposals, np.arange(len(pick)), to_metres(lonlat), DAY, False))
+        screened_pass = screened.status[rows[pick], cols[pick]] <= STATUS_RANK["pass"]
+        exact_pass = np.isin(exact.status, ("pass", "not_applicable"))
+        assert not (screened_pass & ~exact_pass).any(), rule.id
+        passes += int(screened_pass.sum())
+        if rule.id == "industrial_cluster.in_plan":
+            assert screened_pass.any() and (~screened_pass & exact_pass).sum() < exact_pass.sum()
+    assert passes > 1_000
