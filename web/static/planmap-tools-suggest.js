@@ -79,7 +79,7 @@
         el('div', {cls: 'pm-suggest-numbers'}, [tools.field('suggestK', this.k), tools.field('suggestCell', this.cell),
           this.fields.areaHa, tools.field('suggestSpacing', this.spacing)]),
         app.label('suggestPrefs', 'h3', {cls: 'pm-suggest-subtitle'}), ...prefs,
-        el('label', {cls: 'pm-field pm-check-field'}, [this.strict, app.label('suggestStrict', 'span')]),
+        el('label', {cls: 'pm-suggest-strict'}, [this.strict, app.label('suggestStrict', 'span')]),
         el('div', {cls: 'pm-btn-row'}, [run, clear]), this.status, this.result,
         el('div', {cls: 'pm-btn-row'}, [this.format, this.exportButton]));
       this.map.on(L.Draw.Event.CREATED, (ev) => {
@@ -108,12 +108,14 @@
       this.showFields();
     }
 
+    /** Only the fields the chosen area and kind use (`hidden`, which the fields' own display would override). */
     showFields() {
       const mode = this.areaSelect.value;
-      this.fields.place.hidden = !['commune', 'district', 'road'].includes(mode);
-      this.fields.corridor.hidden = mode !== 'road';
-      this.fields.draw.hidden = mode !== 'polygon';
-      this.fields.areaHa.hidden = !POLYGON_KINDS.includes(this.kindSelect.value);
+      const show = (node, on) => { node.hidden = !on; node.style.display = on ? '' : 'none'; };
+      show(this.fields.place, ['commune', 'district', 'road'].includes(mode));
+      show(this.fields.corridor, mode === 'road');
+      show(this.fields.draw, mode === 'polygon');
+      show(this.fields.areaHa, POLYGON_KINDS.includes(this.kindSelect.value));
     }
 
     startDrawing() {
