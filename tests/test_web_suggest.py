@@ -42,6 +42,10 @@ def test_suggestions_in_a_commune_with_surface_reports_and_export(page, tmp_path
     mp = page
     mp.open("/")
     _ask(mp, "commune", "Phổ Yên", 3)
+    # only the fields a commune search for a fuel station uses are shown
+    assert mp.page.is_visible("#pm-suggest-place")
+    assert not mp.page.is_visible("#pm-suggest-corridor") and not mp.page.is_visible("#pm-suggest-draw")
+    assert not mp.page.is_visible("#pm-suggest-area-ha")
     mp.page.wait_for_selector("#pm-suggest-list li[data-rank='3']", timeout=60_000)
     items = mp.page.query_selector_all("#pm-suggest-list li[data-rank]")
     assert [i.get_attribute("data-rank") for i in items] == ["1", "2", "3"]
