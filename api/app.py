@@ -37,6 +37,7 @@ from api.routers import (
     proposals,
     search,
     styles,
+    suggestions,
     terrain,
     tiles,
     users,
@@ -56,7 +57,7 @@ from layers.workspace import Workspace
 
 log = logging.getLogger("planmap")
 ROUTERS = (landing, collections, items, edits, imports, openapi, checks, proposals, exports, users, search, map,
-           styles, basemaps, tiles, terrain, analysis)
+           styles, basemaps, tiles, terrain, analysis, suggestions)
 
 
 def create_app(dataset: Dataset, rules: RuleBook | None = None, dem_path: Path | None = None,

@@ -194,6 +194,127 @@ def check(file: Path, out: Path | None, crs: str | None, as_of, data: Path, cata
     click.echo(f"→ {summary['gpkg']}\n→ {summary['csv']}")
 
 
+SUGGEST_FORMATS = {".gpkg": "gpkg", ".kml": "kml", ".geojson": "geojson", ".json": "geojson", ".csv": "csv",
+                   ".dxf": "dxf", ".fgb": "fgb", ".zip": "shp", ".shp": "shp"}
+
+
+@main.command("suggest", help="Suggest sites for a proposal kind in an area (commune, district, polygon or road "
+                              "corridor), ranked by preferences, each checked against the rules; writes them with "
+                              "-o (gpkg, kml, geojson, csv, dxf, fgb, shp/zip). / Gợi ý vị trí.")
+@click.option("--kind", required=True, help="fuel_station | lpg_station | industrial_cluster | industrial_park | "
+                                            "factory")
+@click.option("--commune", default=None, help="A 2025 commune (name or code).")
+@click.option("--district", default=None, help="A pre-2025 district (name or code).")
+@click.option("--area", "area_file", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="A GeoJSON file whose (first) polygon is the search area (CRS84).")
+@click.option("--road", default=None, help="A road of layer roads by ref or name, e.g. QL3 or 'Quốc lộ 3'.")
+@click.option("--corridor", type=float, default=None, help="Metres each side of --road (default 500).")
+@click.option("--k", type=int, default=5, show_default=True, help="Candidates wanted (1–20).")
+@click.option("--prefer", default=None, metavar="NAME=WEIGHT,…",
+              help="near_road, far_from_stations, flat, in_cluster_plan (default near_road=1).")
+@click.option("--area-ha", "area_ha", type=float, default=None, help="Site area for clusters, parks, factories.")
+@click.option("--min-spacing", "min_spacing", type=float, default=None, help="Metres between candidates.")
+@click.option("--cell", type=float, default=100.0, show_default=True, help="Grid cell in metres.")
+@click.option("--strict", is_flag=True, help="No candidates while a rule cannot be assessed.")
+@click.option("--as-of", "as_of", default=None, callback=lambda _ctx, _param, value: _date(value, "--as-of"),
+              help="Rules and data in force on this date, YYYY-MM-DD (default: today).")
+@click.option("--lang", type=click.Choice(["vi", "en"]), default="vi", show_default=True)
+@click.option("--dem", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_DEM, show_default=True,
+              help="Elevation model for the `flat` preference.")
+@click.option("-o", "--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Write the candidates here (format by extension).")
+@click.option("--data", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_DATA, show_default=True)
+@click.option("--catalog", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_CATALOG)
+@click.option("--rules", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_RULES)
+def suggest_cmd(kind, commune, district, area_file, road, corridor, k, prefer, area_ha, min_spacing, cell, strict,
+                as_of, lang, dem, out, data, catalog, rules) -> None:
+    from pydantic import ValidationError
+
+    from geo.terrain import Terrain
+    from layers.checks import CheckEngine
+    from layers.exports import write_to
+    from layers.suggestions import SuggestionRequest, export_candidates, suggest
+
+    fmt = None
+    if out is not None:
+        fmt = SUGGEST_FORMATS.get(out.suffix.lower())
+        if fmt is None:
+            raise click.BadParameter(f"use one of {', '.join(SUGGEST_FORMATS)} / đuôi tệp không hỗ trợ",
+                                     param_hint="-o")
+    area: dict = {}
+    for name, value in (("commune", commune), ("district", district), ("road", road)):
+        if value is not None:
+            area[name] = value
+    if corridor is not None:
+        area["corridor_m"] = corridor
+    if area_file is not None:
+        area["polygon"] = _polygon_of(area_file)
+    body = {"kind": kind, "k": k, "cell_m": cell, "strict": strict, "lang": lang,
+            "preferences": _preferences(prefer), **({"area": area} if area else {}),
+            **({"area_ha": area_ha} if area_ha is not None else {}),
+            **({"min_spacing_m": min_spacing} if min_spacing is not None else {}),
+            **({"as_of": as_of.isoformat()} if as_of else {})}
+    try:
+        request = SuggestionRequest.model_validate(body)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise click.ClickException(f"{problems} / yêu cầu không hợp lệ") from None
+    rulebook = _rules(rules)
+    if rulebook is None:
+        raise click.ClickException(f"no rules file at {rules}")
+    terrain = Terrain.open(dem) if dem is not None and dem.exists() else None
+    answer = suggest(CheckEngine(_load(data, catalog), rulebook, terrain), request)
+    click.echo(f"{answer['kind_label']} — {answer['area'].get('name') or answer['area']['type']} — "
+               f"{answer['cells']['feasible']:,}/{answer['cells']['in_area']:,} ô đạt / cells feasible — "
+               f"{answer['timings']['total']:.2f} s")
+    click.echo(f"{'#':>3} {'điểm/score':>10} {'kết luận/verdict':>16} {'lon':>11} {'lat':>10}  xã/commune")
+    for c in answer["candidates"]:
+        commune_name = (c["report"]["context"].get("commune") or {}).get("name") or ""
+        click.echo(f"{c['rank']:>3} {c['score']:>10.3f} {c['verdict']:>16} {c['centre'][0]:>11.5f} "
+                   f"{c['centre'][1]:>10.5f}  {commune_name}")
+    for u in answer["unassessed_rules"]:
+        click.echo(f"  ! {u['rule']}: {u['reason']} — {u['verify']}")
+    click.echo(answer["note"])
+    if out is not None:
+        if not answer["candidates"]:
+            raise click.ClickException("no candidate: nothing written / không có vị trí nào: không ghi tệp")
+        export = export_candidates(answer, fmt)
+        written = write_to(export, out if export.filename.endswith(out.suffix) else out.with_suffix(".zip"))
+        click.echo(f"→ {written}")
+
+
+def _preferences(text: str | None) -> dict[str, float]:
+    """`near_road=2,far_from_stations=1` → weights (refused with a message when unreadable)."""
+    if not text:
+        return {}
+    out: dict[str, float] = {}
+    for part in text.split(","):
+        name, _, weight = part.partition("=")
+        try:
+            out[name.strip()] = float(weight)
+        except ValueError:
+            raise click.BadParameter(f"{part!r} is not NAME=WEIGHT / phải có dạng TÊN=TRỌNG_SỐ",
+                                     param_hint="--prefer") from None
+    return out
+
+
+def _polygon_of(path: Path) -> dict:
+    """The search polygon of a GeoJSON file: a geometry, a Feature, or a FeatureCollection's first feature."""
+    import json
+
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise click.BadParameter(f"cannot read {path}: {exc} / không đọc được tệp", param_hint="--area") from None
+    if isinstance(doc, dict) and doc.get("type") == "FeatureCollection":
+        doc = (doc.get("features") or [None])[0]
+    if isinstance(doc, dict) and doc.get("type") == "Feature":
+        doc = doc.get("geometry")
+    if not isinstance(doc, dict):
+        raise click.BadParameter(f"{path} holds no polygon / tệp không có vùng", param_hint="--area")
+    return doc
+
+
 @main.group("export", help="Export data files or print-ready maps.")
 def export() -> None:
     pass

@@ -366,3 +366,39 @@ class TerrainDoc(Open):
 
     available: bool
     statement: dict[str, str] = Field(description="Vùng phủ của DEM / what the DEM covers, in vi and en")
+
+
+class SuggestionCandidate(Open):
+    rank: int
+    score: float
+    components: dict
+    geometry: dict
+    centre: list[float]
+    area_ha: float | None
+    verdict: Literal["pass", "fail", "warn", "unknown"]
+    report: CheckReport
+    note: str
+
+
+class UnassessedRule(Open):
+    rule: str
+    title: str
+    reason: str | None
+    verify: str
+
+
+class Suggestions(Open):
+    """POST /suggestions: the candidates with their exact reports, what could not be assessed, the surface."""
+
+    kind: str
+    as_of: str
+    area: dict
+    candidates: list[SuggestionCandidate]
+    unassessed_rules: list[UnassessedRule]
+    cells: dict[str, float]
+    excluded_by_rule: dict[str, int]
+    surface: dict
+    note: str
+    indicative: str
+    inputs: dict
+    timings: dict[str, float]

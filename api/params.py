@@ -633,3 +633,19 @@ class DemForm(Strict):
 
     file: UploadFile = Field(..., description="GeoTIFF độ cao một kênh, hệ toạ độ bất kỳ / single-band elevation "
                                               "GeoTIFF in any CRS")
+
+
+class SuggestionParams(Strict):
+    """Query parameters of POST /suggestions: the answer as JSON, the candidates as GeoJSON, or as a file in one of
+    the export formats of the layers."""
+
+    f: Literal[("json", *FORMATS)] | None = Field(  # type: ignore[valid-type]
+        None, description="json (mặc định / default): vị trí, báo cáo, bề mặt; geojson: các vị trí; gpkg, shp, kml, "
+                          "csv, dxf, fgb: tệp các vị trí / the candidates as a file")
+    crs: str | None = _crs_field("Hệ tọa độ của tệp xuất / CRS of an exported file (default CRS84)")
+
+    @field_validator("crs")
+    @classmethod
+    def _supported(cls, value: str | None) -> str | None:
+        crs_param(value)
+        return value

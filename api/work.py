@@ -45,8 +45,9 @@ DEFAULT_LANES = {
     "basemaps": LaneSize(workers=2, queue=64),
     # terrain: the DEM warped onto the VN-2000 grid for a GeoTIFF or the slope overlay (≤ MAX_GRID_CELLS cells)
     "terrain": LaneSize(workers=1, queue=8),
-    # grid analyses (coverage, suggestions): ~1 s of numpy and up to a few hundred MB each, so few at once
-    "analysis": LaneSize(workers=2, queue=4),
+    # grid analyses (network coverage, site suggestions): a second or so of numpy over a few million cells and
+    # 100–300 MB each, so one at a time (the other core stays with the reads), a few waiting
+    "analysis": LaneSize(workers=1, queue=8),
 }
 RETRY_AFTER_SECONDS = 5
 

@@ -35,9 +35,10 @@ BASE_PARTS = ("planmap.js", "planmap-layers.js", "planmap-basemaps.js", "planmap
               "planmap-measure.js", "planmap-coordinates.js", "planmap-note.js", "planmap-legend.js",
               "planmap-panel.js")
 # the served page's tools (check a site and its report, exports, sign in, planners' editing and decisions on
-# proposals, network coverage); the offline copy has none of them
+# proposals, network coverage, site suggestions); the offline copy has none of them
 TOOL_PARTS = ("planmap-tools.js", "planmap-tools-check.js", "planmap-tools-report.js", "planmap-tools-export.js",
-              "planmap-tools-auth.js", "planmap-tools-edit.js", "planmap-terrain.js", "planmap-tools-coverage.js")
+              "planmap-tools-auth.js", "planmap-tools-edit.js", "planmap-terrain.js", "planmap-tools-coverage.js",
+              "planmap-tools-suggest.js")
 
 
 def _scripts(names: tuple[str, ...]) -> list[tuple[str, str]]:

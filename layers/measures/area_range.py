@@ -5,11 +5,23 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
+import pandas as pd
 import shapely
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from layers import admin
-from layers.measures.base import HA, TOLERANCE_HA, Batch, Measure, RuleOutcome, fmt, text
+from layers.measures.base import (
+    HA,
+    STATUS_RANK,
+    TOLERANCE_HA,
+    Batch,
+    GridBatch,
+    GridOutcome,
+    Measure,
+    RuleOutcome,
+    fmt,
+    text,
+)
 from layers.measures.registry import register
 
 
@@ -58,16 +70,50 @@ class AreaRange(Measure):
         if params.reduced_min is not None and n:
             self._reduce_minimum(batch, low, uncertain_low, note, related)
         high = params.max if params.max is not None else np.inf
-        outside = (area > high + TOLERANCE_HA) | (area < np.minimum(low, uncertain_low) - TOLERANCE_HA)
-        inside = (area <= high + TOLERANCE_HA) & (area >= np.maximum(low, uncertain_low) - TOLERANCE_HA)
-        status = np.where(np.isnan(area), "unknown",
-                          np.where(outside, self.rule.severity, np.where(inside, "pass", "unknown"))).astype(object)
+        status = self._judge(area, low, uncertain_low).astype(object)
         for i in np.flatnonzero(np.isnan(area)):
             note[i] = text("không có diện tích: hãy vẽ vùng hoặc ghi properties.area_ha",
                            "no area: draw a polygon or give properties.area_ha")
         evidence = [[("site", batch.geoms[i])] if batch.evidence else [] for i in range(n)]
         thresholds = [[float(min(low[i], uncertain_low[i])), float(high)] for i in range(n)]
         return RuleOutcome(batch.idx, status, area, thresholds, related, evidence, note)
+
+    def _judge(self, area: np.ndarray, low: np.ndarray, uncertain_low: np.ndarray) -> np.ndarray:
+        """The status of each area against [low, max]: where the minimum is uncertain (low ≠ uncertain_low) only
+        a result that holds under both minimums is given, else `unknown`."""
+        high = self.params.max if self.params.max is not None else np.inf
+        outside = (area > high + TOLERANCE_HA) | (area < np.minimum(low, uncertain_low) - TOLERANCE_HA)
+        inside = (area <= high + TOLERANCE_HA) & (area >= np.maximum(low, uncertain_low) - TOLERANCE_HA)
+        return np.where(np.isnan(area), "unknown", np.where(outside, self.rule.severity,
+                                                            np.where(inside, "pass", "unknown")))
+
+    def screen(self, batch: GridBatch) -> GridOutcome:
+        """The requested area (`batch.area_ha`) is known up front: one status everywhere, except where the
+        minimum depends on the district the site lies in (a reduced minimum for mountainous districts)."""
+        grid, params = batch.grid, self.params
+        area = np.full(grid.shape, np.nan if batch.area_ha is None else float(batch.area_ha))
+        low = np.full(grid.shape, params.min if params.min is not None else -np.inf)
+        uncertain_low = low.copy()
+        reduced = params.reduced_min
+        field = reduced.where_district_field if reduced is not None else None
+        if field is not None:
+            sub = batch.engine.subset("districts", {}, admin.district_day(batch.day))
+            flags = sub.column(field) if sub is not None and field in sub.layer.frame.columns else None
+            if flags is None:
+                uncertain_low[:] = reduced.value
+            else:
+                known = np.array([v is not None and not pd.isna(v) for v in flags], dtype=bool)
+                flagged = np.array([bool(v) if k else False for v, k in zip(flags, known, strict=True)])
+                some_district = grid.rasterize(sub.geoms)
+                uncertain_low[~some_district | grid.rasterize(sub.geoms[~known])] = reduced.value
+                yes = grid.rasterize(sub.geoms[flagged])
+                low[yes] = uncertain_low[yes] = reduced.value
+        names = self._judge(area, low, uncertain_low)
+        codes = np.zeros(grid.shape, dtype=np.uint8)
+        for name in ("pass", "unknown", self.rule.severity):
+            codes[names == name] = STATUS_RANK[name]
+        note = None if batch.area_ha is not None else text("chưa cho biết diện tích", "no area was given")
+        return GridOutcome(codes, None, note)
 
     @staticmethod
     def _areas(batch: Batch) -> np.ndarray:

@@ -206,6 +206,7 @@ class GridBatch:
     kind: str
     day: dt.date
     reach: float = 0.0
+    area_ha: float | None = None  # the area of each site when it is known up front (a cluster of 50 ha)
 
 
 @dataclass
@@ -216,18 +217,78 @@ class GridOutcome:
     status: np.ndarray
     measured: np.ndarray | None = None
     note: dict | None = None
+    # the same `unknown` in every cell for lack of data or of a legal value: the rule cannot be assessed anywhere
+    # (site suggestions list it instead of letting it exclude every cell)
+    unassessable: bool = False
 
     @classmethod
-    def uniform(cls, grid: Grid, status: str, note: dict | None = None) -> GridOutcome:
-        return cls(np.full(grid.shape, STATUS_RANK[status], dtype=np.uint8), None, note)
+    def uniform(cls, grid: Grid, status: str, note: dict | None = None, unassessable: bool = False) -> GridOutcome:
+        return cls(np.full(grid.shape, STATUS_RANK[status], dtype=np.uint8), None, note, unassessable)
+
+    @classmethod
+    def unknown_everywhere(cls, grid: Grid, note: dict) -> GridOutcome:
+        """A rule that cannot be assessed in any cell (a `manual` rule, no legal value)."""
+        return cls.uniform(grid, "unknown", note, unassessable=True)
+
+
+@dataclass(frozen=True)
+class Decided:
+    """What a rule concludes everywhere without measuring anything (`Measure.decide`)."""
+
+    status: str
+    note: dict | None
+    searched: dict | None = None  # the features searched, when the conclusion rests on an absence
+
+
+# Buffers drawn on a grid: round arcs are approximated by this many segments a quarter circle, and the buffer
+# distance is enlarged by 1/cos(π/(4·QUAD_SEGS)) so that the polygon contains the true disk (never smaller): a cell
+# whose centre is outside it is at least that far from the feature (0.12 % of the distance: 0.36 m at 300 m).
+GRID_QUAD_SEGS = 16
+CIRCUMSCRIBE = 1.0 / float(np.cos(np.pi / (4 * GRID_QUAD_SEGS)))
+NO_LEGAL_VALUE = text("chưa xác định được giá trị pháp lý", "the legal value is not known")
+
+
+def grid_box(grid: Grid) -> shapely.Geometry:
+    """The grid's extent as a polygon (in its metres)."""
+    return shapely.box(*grid.bounds)
+
+
+def within_on_grid(grid: Grid, sub: Subset, distances: np.ndarray | float, only: np.ndarray | None = None
+                   ) -> np.ndarray:
+    """True in the cells whose centre lies within `distances` metres (per feature, or one for all) of the subset's
+    features (those at positions `only`, or all) — conservatively: the buffers contain the true zone.  Features
+    whose zone cannot reach the grid are not drawn."""
+    k = np.arange(len(sub.rows)) if only is None else np.asarray(only)
+    dist = np.broadcast_to(np.asarray(distances, dtype=float), (len(sub.rows),))
+    if len(k) == 0:
+        return np.zeros(grid.shape, dtype=bool)
+    near = sub.tree.query(grid_box(grid), predicate="dwithin", distance=float(dist[k].max()) * CIRCUMSCRIBE + 1.0)
+    k = np.intersect1d(k, near)
+    if len(k) == 0:
+        return np.zeros(grid.shape, dtype=bool)
+    zones = shapely.buffer(sub.geoms[k], dist[k] * CIRCUMSCRIBE, quad_segs=GRID_QUAD_SEGS)
+    return grid.rasterize(zones)
+
+
+def inside_on_grid(grid: Grid, geoms: np.ndarray, reach: float) -> np.ndarray:
+    """True in the cells whose centre lies inside `geoms` by at least `reach` metres (a site of that reach around
+    the centre lies wholly inside) — conservatively: the shapes are shrunk by a little more than `reach`."""
+    geoms = np.asarray(geoms, dtype=object)
+    if len(geoms) == 0:
+        return np.zeros(grid.shape, dtype=bool)
+    geoms = geoms[shapely.intersects(geoms, grid_box(grid))]
+    if reach > 0:
+        geoms = shapely.buffer(geoms, -reach * CIRCUMSCRIBE, quad_segs=GRID_QUAD_SEGS)
+    return grid.rasterize(geoms)
+
+
+def status_grid(grid: Grid, passing: np.ndarray, severity: str) -> np.ndarray:
+    """STATUS_RANK codes: pass where `passing`, the rule's severity elsewhere."""
+    return np.where(passing, STATUS_RANK["pass"], STATUS_RANK[severity]).astype(np.uint8)
 
 
 class NoParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-LAYER_MISSING = "layer_missing"
-NO_VALUE = "no_value"
 
 
 class Measure:
@@ -268,34 +329,50 @@ class Measure:
         return ()
 
     def features(self, batch: Batch) -> tuple[Subset | None, RuleOutcome | None]:
-        """The features the rule measures against, or the outcome already decided without them.
+        """The features the rule measures against, or the outcome already decided without them (`decide`)."""
+        threshold = self.default_threshold()
+        if len(batch) == 0:
+            return None, RuleOutcome.uniform(batch.idx, "pass", threshold)
+        sub, decided = self.decide(batch.engine, batch.day)
+        if decided is None:
+            return sub, None
+        outcome = RuleOutcome.uniform(batch.idx, decided.status, threshold, decided.note)
+        outcome.searched = decided.searched
+        return sub, outcome
+
+    def grid_features(self, batch: GridBatch) -> tuple[Subset | None, GridOutcome | None]:
+        """`features` for a grid: the same subset, or the same decision in every cell (screening and checking
+        never disagree on what the data allows)."""
+        sub, decided = self.decide(batch.engine, batch.day)
+        if decided is None:
+            return sub, None
+        return sub, GridOutcome.uniform(batch.grid, decided.status, decided.note,
+                                        unassessable=decided.status == "unknown")
+
+    def decide(self, engine: CheckEngine, day: dt.date) -> tuple[Subset | None, Decided | None]:
+        """The rule's subset of its layer on `day`, or what the rule concludes everywhere without measuring.
 
         Never a pass for lack of data: a layer that is not loaded, lacks a column the rule reads, or has no
         feature in force on the day makes the rule `unknown`.  A layer that has features but none the rule
         looks for (no crowded place at all) is evidence of an absence: `pass` for a measure of nearness or
         overlap, resting on the whole layer."""
-        rule, threshold = self.rule, self.default_threshold()
-        if len(batch) == 0:
-            return None, RuleOutcome.uniform(batch.idx, "pass", threshold)
-        sub = batch.engine.subset(rule.layer, rule.filter, batch.day)
+        rule = self.rule
+        sub = engine.subset(rule.layer, rule.filter, day)
         if sub is None:
-            return None, RuleOutcome.uniform(batch.idx, "unknown", threshold, text(
-                f"thiếu lớp dữ liệu {rule.layer}", f"layer {rule.layer} is not loaded"))
+            return None, Decided("unknown", text(f"thiếu lớp dữ liệu {rule.layer}",
+                                                 f"layer {rule.layer} is not loaded"))
         missing = sub.missing + tuple(c for c in self.required_columns() if c not in sub.layer.frame.columns)
         if missing:
-            return sub, RuleOutcome.uniform(batch.idx, "unknown", threshold, text(
-                f"lớp {rule.layer} thiếu trường {', '.join(missing)}",
-                f"layer {rule.layer} has no column {', '.join(missing)}"))
+            return sub, Decided("unknown", text(f"lớp {rule.layer} thiếu trường {', '.join(missing)}",
+                                                f"layer {rule.layer} has no column {', '.join(missing)}"))
         if sub.valid_count == 0:
-            return sub, RuleOutcome.uniform(batch.idx, "unknown", threshold, text(
-                f"lớp {rule.layer} không có đối tượng nào có hiệu lực ngày {batch.day}",
-                f"layer {rule.layer} has no feature in force on {batch.day}"))
+            return sub, Decided("unknown", text(f"lớp {rule.layer} không có đối tượng nào có hiệu lực ngày {day}",
+                                                f"layer {rule.layer} has no feature in force on {day}"))
         if len(sub.rows) == 0 and self.when_empty is not None:
-            decided = RuleOutcome.uniform(batch.idx, self.when_empty, threshold, text(
+            return sub, Decided(self.when_empty, text(
                 f"lớp {rule.layer} không có đối tượng nào thuộc loại quy tắc xét",
-                f"no feature of layer {rule.layer} is of the kind the rule looks for"))
-            decided.searched = batch.engine.subset(rule.layer, {}, batch.day).basis()
-            return sub, decided
+                f"no feature of layer {rule.layer} is of the kind the rule looks for"),
+                engine.subset(rule.layer, {}, day).basis())
         return sub, None
 
     # -- words -----------------------------------------------------------------------------------------------

@@ -16,8 +16,11 @@ from pydantic import BaseModel, ConfigDict
 
 from layers.measures.base import (
     MAX_LISTED,
+    STATUS_RANK,
     TOLERANCE_M,
     Batch,
+    GridBatch,
+    GridOutcome,
     Measure,
     Role,
     RuleOutcome,
@@ -25,6 +28,7 @@ from layers.measures.base import (
     first_name,
     fmt,
     text,
+    within_on_grid,
 )
 from layers.measures.registry import register
 
@@ -130,6 +134,21 @@ class OutsideCorridor(Measure):
             for ref in refs:
                 ref.pop("_k")
         return RuleOutcome(batch.idx, status, best_d, [float(v) for v in reach], related, evidence, note)
+
+    def screen(self, batch: GridBatch) -> GridOutcome:
+        """Per line the corridor's reach as `evaluate` takes it (width by voltage + the conductor offset): cells
+        whose centre lies surely inside a corridor get the rule's severity, cells within its uncertainty band (or
+        whose site, `batch.reach` around the centre, could touch it) are `unknown`; the others pass."""
+        sub, decided = self.grid_features(batch)
+        if decided is not None:
+            return decided
+        r = self.reach(sub)
+        status = np.full(batch.grid.shape, STATUS_RANK["pass"], dtype=np.uint8)
+        status[within_on_grid(batch.grid, sub, r["reach"] + r["band"] + batch.reach)] = STATUS_RANK["unknown"]
+        surely = np.maximum(r["reach"] - r["band"], 0.0)
+        status[within_on_grid(batch.grid, sub, surely, only=np.flatnonzero(surely > 0))] = \
+            STATUS_RANK[self.rule.severity]
+        return GridOutcome(status)
 
     @staticmethod
     def _closest_by_margin(sub: Subset, geoms: np.ndarray, r: dict) -> tuple[np.ndarray, np.ndarray]:

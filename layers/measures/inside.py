@@ -5,7 +5,17 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-from layers.measures.base import MAX_LISTED, Batch, Measure, Role, RuleOutcome
+from layers.measures.base import (
+    MAX_LISTED,
+    Batch,
+    GridBatch,
+    GridOutcome,
+    Measure,
+    Role,
+    RuleOutcome,
+    inside_on_grid,
+    status_grid,
+)
 from layers.measures.registry import register
 
 
@@ -42,6 +52,14 @@ class Inside(Measure):
         evidence = [[("outside_part", shapely.difference(geoms[i], outline))]
                     if batch.evidence and status[i] != "pass" else [] for i in range(n)]
         return RuleOutcome(batch.idx, status, ratio, [threshold] * n, related, evidence, [None] * n)
+
+    def screen(self, batch: GridBatch) -> GridOutcome:
+        """A cell passes when its site lies wholly inside the outline (its centre inside by `batch.reach`)."""
+        sub, decided = self.grid_features(batch)
+        if decided is not None:
+            return decided
+        return GridOutcome(status_grid(batch.grid, inside_on_grid(batch.grid, sub.geoms, batch.reach),
+                                       self.rule.severity))
 
     def sentence(self, status, measured, threshold, related, note, lang) -> str:
         return f"{measured:.0%} nằm trong địa giới tỉnh" if lang == "vi" else f"{measured:.0%} inside the province"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from layers.measures.base import Batch, Measure, RuleOutcome, text
+from layers.measures.base import Batch, GridBatch, GridOutcome, Measure, RuleOutcome, text
 from layers.measures.registry import register
 
 
@@ -11,9 +11,13 @@ class Manual(Measure):
     name = "manual"
     needs_layer = False
 
+    NOTE = text("cần dữ liệu hoặc thẩm định chưa có trong planmap", "needs data or judgement not yet in planmap")
+
     def evaluate(self, batch: Batch) -> RuleOutcome:
-        return RuleOutcome.uniform(batch.idx, "unknown", self.rule.threshold, text(
-            "cần dữ liệu hoặc thẩm định chưa có trong planmap", "needs data or judgement not yet in planmap"))
+        return RuleOutcome.uniform(batch.idx, "unknown", self.rule.threshold, self.NOTE)
+
+    def screen(self, batch: GridBatch) -> GridOutcome:
+        return GridOutcome.unknown_everywhere(batch.grid, self.NOTE)
 
     def sentence(self, status, measured, threshold, related, note, lang) -> str:
         return ""

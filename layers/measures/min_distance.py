@@ -5,7 +5,21 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-from layers.measures.base import MAX_LISTED, TOLERANCE_M, Batch, Measure, Role, RuleOutcome, first_name, fmt, text
+from layers.measures.base import (
+    MAX_LISTED,
+    NO_LEGAL_VALUE,
+    TOLERANCE_M,
+    Batch,
+    GridBatch,
+    GridOutcome,
+    Measure,
+    Role,
+    RuleOutcome,
+    first_name,
+    fmt,
+    status_grid,
+    within_on_grid,
+)
 from layers.measures.registry import register
 
 
@@ -31,7 +45,7 @@ class MinDistance(Measure):
         nearest, dist = nearest[order], dist[order]
         if threshold is None:
             status = np.full(n, "unknown", dtype=object)
-            note = text("chưa xác định được giá trị pháp lý", "the legal value is not known")
+            note = NO_LEGAL_VALUE
         else:
             status = np.where(dist < threshold - TOLERANCE_M, self.rule.severity, "pass").astype(object)
             note = None
@@ -46,6 +60,18 @@ class MinDistance(Measure):
                 if threshold:
                     evidence[i].append(("threshold_zone", shapely.buffer(geoms[i], threshold, quad_segs=16)))
         return RuleOutcome(batch.idx, status, dist, [threshold] * n, related, evidence, [note] * n)
+
+    def screen(self, batch: GridBatch) -> GridOutcome:
+        """A cell passes when its centre is at least threshold + reach from every feature (its site then is at
+        least the threshold away); the zones are drawn a little larger than exact, so a cell is never passed by
+        the drawing's approximation."""
+        sub, decided = self.grid_features(batch)
+        if decided is not None:
+            return decided
+        if self.rule.threshold is None:
+            return GridOutcome.unknown_everywhere(batch.grid, NO_LEGAL_VALUE)
+        too_close = within_on_grid(batch.grid, sub, self.rule.threshold + batch.reach)
+        return GridOutcome(status_grid(batch.grid, ~too_close, self.rule.severity))
 
     @staticmethod
     def _list_all_too_close(sub, geoms, nearest, threshold: float, related: list[list[dict]]) -> None:

@@ -8,7 +8,19 @@ import numpy as np
 import shapely
 from pydantic import BaseModel, ConfigDict
 
-from layers.measures.base import HA, MAX_LISTED, STATUS_RANK, Batch, Measure, Role, RuleOutcome, fmt
+from layers.measures.base import (
+    HA,
+    MAX_LISTED,
+    STATUS_RANK,
+    Batch,
+    GridBatch,
+    GridOutcome,
+    Measure,
+    Role,
+    RuleOutcome,
+    fmt,
+    within_on_grid,
+)
 from layers.measures.registry import register
 
 
@@ -48,8 +60,9 @@ class NoOverlap(Measure):
         measured = np.zeros(n)
         related: list[list[dict]] = [[] for _ in range(n)]
         evidence: list[list] = [[] for _ in range(n)]
+        severities = self.severities(sub)
         for j, (i, k) in enumerate(zip(pairs_in, pairs_tree, strict=True)):
-            severity = by.values.get(str(kinds[k]), by.default) if by else self.rule.severity
+            severity = severities[k]
             if STATUS_RANK[severity] > STATUS_RANK[status[i]]:
                 status[i] = severity
             measured[i] += overlap_ha[j]
@@ -61,6 +74,30 @@ class NoOverlap(Measure):
                 evidence[i].append(("conflicting_area", sub.geoms[k]))
         return RuleOutcome(batch.idx, status, measured, [self.rule.threshold] * n, related, evidence, [None] * n,
                            searched=sub.basis())
+
+    def severities(self, sub) -> np.ndarray:
+        """Per area of the subset, the status a site overlapping it gets (by its type when the rule says so)."""
+        by = self.params.severity_by
+        if by is None:
+            return np.full(len(sub.rows), self.rule.severity, dtype=object)
+        return np.array([by.values.get(str(v), by.default) for v in sub.column(by.field)], dtype=object)
+
+    def screen(self, batch: GridBatch) -> GridOutcome:
+        """A cell whose site (its centre, or `batch.reach` around it) may touch an area gets that area's severity
+        (the worst where areas overlap); the others pass, resting on the areas searched."""
+        sub, decided = self.grid_features(batch)
+        if decided is not None:
+            return decided
+        status = np.full(batch.grid.shape, STATUS_RANK["pass"], dtype=np.uint8)
+        severities = self.severities(sub)
+        for severity in sorted(set(severities.tolist()), key=STATUS_RANK.get):  # the worst is drawn last
+            k = np.flatnonzero(severities == severity)
+            if batch.reach > 0:
+                touched = within_on_grid(batch.grid, sub, batch.reach, only=k)
+            else:
+                touched = batch.grid.rasterize(sub.geoms[k])
+            status[touched] = np.maximum(status[touched], STATUS_RANK[severity])
+        return GridOutcome(status)
 
     def sentence(self, status, measured, threshold, related, note, lang) -> str:
         if not related:

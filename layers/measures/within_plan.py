@@ -9,12 +9,30 @@ placed, so a name match to it is `unknown`.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import shapely
 from pydantic import BaseModel, ConfigDict
+from scipy import ndimage
 
 from layers import admin
-from layers.measures.base import Batch, Measure, Role, RuleOutcome, Subset, first_name, text
+from layers.measures.base import (
+    HA,
+    STATUS_RANK,
+    Batch,
+    GridBatch,
+    GridOutcome,
+    Measure,
+    Role,
+    RuleOutcome,
+    Subset,
+    first_name,
+    grid_box,
+    inside_on_grid,
+    status_grid,
+    text,
+)
 from layers.measures.registry import register
 from layers.text import fold
 
@@ -27,6 +45,16 @@ class PlanParams(BaseModel):
 
 
 _UNIT_PREFIXES = ("thanh pho ", "thi xa ", "thi tran ", "huyen ", "phuong ", "xa ", "quan ")
+
+
+def _square_share(mask: np.ndarray, side: float, cell: float) -> np.ndarray:
+    """For each cell, the share of a `side`-metre square centred on it covered by the set cells (each set cell
+    counted with the part of it inside the square: a separable weighting of the neighbouring cells)."""
+    m = math.ceil(side / (2 * cell) + 0.5)
+    offsets = np.arange(-m, m + 1) * cell
+    weights = np.clip(np.minimum(offsets + cell / 2, side / 2) - np.maximum(offsets - cell / 2, -side / 2), 0, cell)
+    share = ndimage.correlate1d(mask.astype("float32"), weights / side, axis=0, mode="constant", cval=0.0)
+    return ndimage.correlate1d(share, weights / side, axis=1, mode="constant", cval=0.0)
 
 
 def unit_key(name: object) -> str:
@@ -78,6 +106,29 @@ class WithinPlan(Measure):
                 evidence[i].append(("plan_area", sub.geoms[best[i]]))
         return RuleOutcome(batch.idx, status, ratio, [min_overlap] * n, related, evidence, note,
                            searched=sub.basis())
+
+    def screen(self, batch: GridBatch) -> GridOutcome:
+        """A point site passes when its cell's centre lies in a planned feature.  A square site of `area_ha`
+        passes when the planned features surely cover `min_overlap` of it: counting only the cells wholly inside
+        both the square and the plan; it fails when even every cell the plan or the square touches would not
+        reach the share; in between it is `unknown` (the exact check decides).  A site suggested by planmap has
+        no name to match."""
+        sub, decided = self.grid_features(batch)
+        if decided is not None:
+            return decided
+        grid, severity = batch.grid, self.rule.severity
+        if not batch.reach or not batch.area_ha:
+            return GridOutcome(status_grid(grid, inside_on_grid(grid, sub.geoms, batch.reach), severity))
+        near = sub.geoms[shapely.intersects(sub.geoms, grid_box(grid))]
+        inside = grid.rasterize(near)
+        edge = grid.rasterize(shapely.boundary(near), all_touched=True)
+        side = math.sqrt(batch.area_ha * HA)
+        surely = _square_share(inside & ~edge, side, grid.cell)  # cells wholly inside the plan
+        maybe = _square_share(inside | edge, side, grid.cell)  # cells the plan may reach into
+        status = np.full(grid.shape, STATUS_RANK["unknown"], dtype=np.uint8)
+        status[surely >= self.params.min_overlap - 1e-9] = STATUS_RANK["pass"]
+        status[maybe < self.params.min_overlap - 1e-9] = STATUS_RANK[severity]
+        return GridOutcome(status)
 
     @staticmethod
     def _best_overlap(batch: Batch, sub: Subset, ratio: np.ndarray, best: np.ndarray) -> None:

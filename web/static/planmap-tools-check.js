@@ -44,6 +44,7 @@
       body.append(tools.field('checkKind', this.kindSelect), tools.field('checkName', this.nameInput),
         el('div', {cls: 'pm-btn-row'}, [point, polygon, run]), this.status, this.reportBox);
       this.map.on(L.Draw.Event.CREATED, (ev) => {
+        if (!this.drawer) return; // another tool's drawing (the suggestions' search area)
         this.drawer = null;
         this.setSite(ev.layer.toGeoJSON().geometry);
         this.run();
