@@ -121,7 +121,7 @@ def naive_rate(client: httpx.Client, url: str, points84: np.ndarray) -> dict:
     start = time.perf_counter()
     for x, y in points84:
         body = orjson.dumps({"type": "Feature", "properties": {"kind": "fuel_station"},
-                             "geometry": {"type": "Point", "coordinates": [x, y]}})
+                             "geometry": {"type": "Point", "coordinates": [float(x), float(y)]}})
         response = client.post(f"{url}/checks", content=body, headers={"Content-Type": "application/geo+json"})
         response.raise_for_status()
         report = response.json()
