@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pyogrio
 import pytest
 
-from tests.conftest import DATA, ServedProcess
-from tests.test_web_map import MapPage, open_map
+from tests.conftest import DATA, REPO, ServedProcess
+from tests.test_web_map import MapPage, keep_screenshot, open_map
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +60,7 @@ def test_suggestions_in_a_commune_with_surface_reports_and_export(page, tmp_path
     assert len(mp.page.query_selector_all("#pm-suggest-legend li")) == 6
     ranks = mp.js("() => Array.from(document.querySelectorAll('.pm-suggest-rank')).map(t => t.textContent)")
     assert sorted(ranks) == ["1", "2", "3"]
+    keep_screenshot(REPO / "docs" / "screenshots" / "suggest-panel.png", mp.page.screenshot())
     # a candidate's report opens in the check tool's report view
     mp.page.click("#pm-suggest-report-1")
     mp.page.wait_for_selector("#pm-check-verdict")
