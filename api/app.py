@@ -38,6 +38,7 @@ from api.routers import (
     search,
     styles,
     suggestions,
+    supervision,
     terrain,
     tiles,
     users,
@@ -57,7 +58,7 @@ from layers.workspace import Workspace
 
 log = logging.getLogger("planmap")
 ROUTERS = (landing, collections, items, edits, imports, openapi, checks, proposals, exports, users, search, map,
-           styles, basemaps, tiles, terrain, analysis, suggestions)
+           styles, basemaps, tiles, terrain, analysis, suggestions, supervision)
 
 
 def create_app(dataset: Dataset, rules: RuleBook | None = None, dem_path: Path | None = None,

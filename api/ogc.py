@@ -81,6 +81,8 @@ def landing(base: str, lang: str = "vi") -> dict:
             link(f"{base}/conformance", "conformance", JSON, "Lớp phù hợp / Conformance classes"),
             link(f"{base}/collections", "data", JSON, "Các lớp dữ liệu / Collections"),
             link(f"{base}/map", "http://www.opengis.net/def/rel/ogc/1.0/map", HTML, "Bản đồ / Map"),
+            link(f"{base}/supervision", "related", HTML,
+                 "Thống kê / Giám sát quy hoạch / Supervising the plans: indicators against targets"),
             link(f"{base}/styles?f=json", "http://www.opengis.net/def/rel/ogc/1.0/styles", JSON,
                  "Kiểu ký hiệu (SLD, QML) / Styles"),
             link(f"{base}/exports/qgis-project", "related", "application/zip",

@@ -209,16 +209,21 @@
         const title = el('h1', {cls: 'pm-title'});
         const lang = el('button', {cls: 'pm-lang', attrs: {type: 'button', id: 'pm-lang'}});
         const api = el('a', {cls: 'pm-api-link', attrs: {href: '?f=html'}});
+        // the supervision page (indicators against targets) beside the map; it needs the server
+        const supervision = el('a', {cls: 'pm-api-link', attrs: {href: 'supervision', id: 'pm-supervision-link'}});
         lang.addEventListener('click', () => this.setLang(this.lang === 'vi' ? 'en' : 'vi'));
         this.translated(() => {
           title.textContent = this.t('title');
           lang.textContent = this.t('language');
           lang.title = this.t('languageTitle');
           api.textContent = this.t('apiLink');
+          supervision.textContent = this.t('toolSupervision');
+          supervision.title = this.t('toolSupervisionTitle');
         });
         this.headerTools = el('div', {cls: 'pm-header-tools'}); // the tools' buttons
         this.header = el('div', {cls: 'pm-header'}, [
-          el('div', {cls: 'pm-header-row'}, [title, lang, this.cfg.offline ? null : api]), this.headerTools]);
+          el('div', {cls: 'pm-header-row'}, [title, lang, this.cfg.offline ? null : supervision,
+            this.cfg.offline ? null : api]), this.headerTools]);
         return this.header;
       });
     }
