@@ -94,3 +94,9 @@ MAX_TILE_VERTICES = 2_000_000
 # Tiles kept per serving process, in bytes (least recently used dropped first): a few thousand typical tiles,
 # small beside the prepared layers the process maps.
 TILE_CACHE_BYTES = 64_000_000
+
+# ------------------------------------------------------------------------------------------------- indicators
+# Points of an indicator's series over the years (GET /indicators/chart?kind=series): each point is a whole
+# computation of the indicator on one day (from the store's revisions); 2021 to 2035 is the plan period and five
+# years past it.
+MAX_INDICATOR_SERIES_POINTS = 15

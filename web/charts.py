@@ -26,6 +26,7 @@ CHANGE_DOWN = "#b42318"  # red: less
 LINE_COLOUR = "#0b4f6c"
 TARGET_COLOUR = "#c05621"
 GRID_COLOUR = "#d9dee4"
+NOTE_COLOUR = "#8a4b00"
 MAX_LABEL_CHARS = 24
 
 
@@ -62,13 +63,22 @@ def _cut(text: str, limit: int = MAX_LABEL_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _svg(width: float, height: float, body: list[str], title: str, kind: str) -> str:
+NOTE_HEIGHT = 18  # the honesty note's line under a chart
+NOTE_CHARS = 110
+
+
+def _svg(width: float, height: float, body: list[str], title: str, kind: str, note: str = "") -> str:
+    """The chart's SVG element; `note` (the honesty note of its figures) is written under it."""
+    if note:
+        height += NOTE_HEIGHT
+        body = [*body, f'<text class="pm-chart-note" x="4" y="{height - 5:g}" fill="{NOTE_COLOUR}">'
+                       f"⚠ {escape(_cut(note, NOTE_CHARS))}</text>"]
     return (f'<svg xmlns="http://www.w3.org/2000/svg" class="pm-chart pm-chart-{kind}" viewBox="0 0 {width:g} '
             f'{height:g}" width="{width:g}" height="{height:g}" role="img" font-family="{FONT}" font-size="11">'
             f"<title>{escape(title)}</title>{''.join(body)}</svg>")
 
 
-def bar_chart(bars: list[Bar], title: str, unit: str, lang: str = "vi") -> str:
+def bar_chart(bars: list[Bar], title: str, unit: str, lang: str = "vi", note: str = "") -> str:
     """A horizontal bar per unit, largest first (units without a value last, with no bar drawn): its name, the bar,
     the value and the change since the comparison date."""
     rows = sorted(bars, key=lambda b: (b.value is None, -(b.value or 0.0), b.name))
@@ -92,7 +102,7 @@ def bar_chart(bars: list[Bar], title: str, unit: str, lang: str = "vi") -> str:
             + (f'<tspan fill="{CHANGE_UP if (bar.change or 0) > 0 else CHANGE_DOWN}"> {escape(change)}</tspan>'
                if change else "")
             + "</text></g>")
-    return _svg(CHART_WIDTH, height, body, title, "units")
+    return _svg(CHART_WIDTH, height, body, title, "units", note)
 
 
 def _ticks(top: float, count: int = 4) -> list[float]:
@@ -106,7 +116,7 @@ def _ticks(top: float, count: int = 4) -> list[float]:
 
 
 def line_chart(points: list[Point], title: str, unit: str, lang: str = "vi", target: float | None = None,
-               target_label: str | None = None) -> str:
+               target_label: str | None = None, note: str = "") -> str:
     """The indicator at each point of the series joined by a line, with the target as a dashed line (if any)."""
     known = [p.value for p in points if p.value is not None]
     ticks = _ticks(max([*known, target or 0.0, 0.0]))
@@ -140,4 +150,38 @@ def line_chart(points: list[Point], title: str, unit: str, lang: str = "vi", tar
                     f'<circle cx="{x:.1f}" cy="{y_of(p.value):.1f}" r="4" fill="{LINE_COLOUR}"/>'
                     f'<text x="{x:.1f}" y="{y_of(p.value) - 8:.1f}" text-anchor="middle">'
                     f"{escape(number(p.value, lang))}</text></g>")
-    return _svg(CHART_WIDTH, LINE_HEIGHT, body, title, "series")
+    return _svg(CHART_WIDTH, LINE_HEIGHT, body, title, "series", note)
+
+
+# ------------------------------------------------------------------------------------------------- the indicators
+TEXT = {
+    "vi": {"units": "{title} — theo {units}", "series": "{title} — cuối mỗi năm", "target": "Mục tiêu {year}:",
+           "communes": "xã/phường", "districts": "huyện/thành phố", "since": "thay đổi so với {since}"},
+    "en": {"units": "{title} — by {units}", "series": "{title} — at each year end", "target": "Target {year}:",
+           "communes": "commune", "districts": "district", "since": "change since {since}"},
+}
+
+
+def _pick(texts: dict | None, lang: str) -> str:
+    return "" if not texts else texts.get(lang) or texts.get("vi") or ""
+
+
+def units_chart(indicator: dict, units_layer: str, lang: str = "vi") -> str:
+    """GET /indicators' figure of one indicator per unit, as a bar chart (one bar per unit)."""
+    words = TEXT.get(lang, TEXT["vi"])
+    bars = [Bar(str(u["code"]), str(u["name"]), u["value"], u.get("change")) for u in indicator["by_unit"] or []]
+    title = words["units"].format(title=_pick(indicator["title"], lang),
+                                  units=words["districts" if units_layer == "districts" else "communes"])
+    return bar_chart(bars, title, _pick(indicator["unit"], lang), lang, _pick(indicator.get("honesty_note"), lang))
+
+
+def series_chart(series: dict, lang: str = "vi") -> str:
+    """indicator_series' points as a line chart, with the indicator's target (and its year) as a dashed line."""
+    words = TEXT.get(lang, TEXT["vi"])
+    ind = series["indicator"] or {}
+    points = [Point(p["day"], p["day"][:4] if p["day"].endswith("-12-31") else p["day"], p["value"])
+              for p in series["points"]]
+    target = ind.get("target")
+    label = words["target"].format(year=ind.get("target_year") or "") if target is not None else None
+    return line_chart(points, words["series"].format(title=_pick(ind.get("title"), lang)), _pick(ind.get("unit"), lang),
+                      lang, target=target, target_label=label, note=_pick(ind.get("honesty_note"), lang))
