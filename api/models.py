@@ -422,3 +422,13 @@ class IndicatorDefinitions(Open):
 
     plans: list[dict]
     indicators: list[dict]
+
+
+class IndicatorChart(Open):
+    """GET /indicators/chart?f=json: the figures one chart draws."""
+
+    kind: str = Field(description="units: theo đơn vị / per unit; series: cuối mỗi năm / at each year end")
+    indicator: str
+    date: str
+    points: list[dict] | None = Field(None, description="kind=series: {day, value, accuracy, indicative, revisions}")
+    by_unit: list[dict] | None = Field(None, description="kind=units: {code, name, value, value_since, change}")

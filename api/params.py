@@ -673,3 +673,22 @@ class IndicatorDefinitionsParams(Strict):
 
     plan: str | None = Field(None, max_length=100, description="Chỉ một quy hoạch / one plan only")
     lang: Lang = _LANG
+
+
+class IndicatorChartParams(Strict):
+    """GET /indicators/chart: one indicator's chart, per unit or at each year end."""
+
+    indicator: str = Field(..., max_length=100, description="Mã chỉ tiêu (xem /indicators/definitions) / the "
+                                                            "indicator's id (see /indicators/definitions)")
+    kind: Literal["units", "series"] = Field("units", description="units: theo đơn vị / per unit; series: giá trị "
+                                                                  "toàn tỉnh cuối mỗi năm từ 2021 / the province's "
+                                                                  "value at each year end from 2021")
+    date: IsoDate | None = Field(None, description="Các lớp như vào cuối ngày này (mặc định hôm nay) / the layers "
+                                                   "as they were at the end of this day (default today)")
+    since: IsoDate | None = Field(None, description="kind=units: thay đổi so với cuối ngày này / the change since "
+                                                    "the end of this day")
+    by: Literal["commune", "district"] = Field("commune", description="kind=units: xã (2025) hoặc huyện (trước "
+                                                                      "2025) / 2025 commune or pre-2025 district")
+    f: Literal["svg", "json"] | None = Field(None, description="svg (mặc định) hoặc các số liệu json / svg "
+                                                               "(default) or the figures as json")
+    lang: Lang = _LANG

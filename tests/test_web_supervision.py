@@ -83,7 +83,8 @@ def test_the_tables_show_the_apis_figures_with_progress_honesty_and_sources(brow
               bar: bar ? bar.getBoundingClientRect().width / bar.parentElement.clientWidth : null,
               change: tr.querySelector('.sup-change').dataset.value,
               honesty: tr.querySelector('.sup-honesty') ? tr.querySelector('.sup-honesty').title : null,
-              basis: tr.querySelector('.sup-basis').textContent,
+              basis: tr.querySelector('.sup-basis').dataset.document,
+              basisTip: tr.querySelector('.sup-basis').title,
               confidence: tr.querySelector('.sup-confidence').textContent}];
           }))""")
         assert sorted(shown) == sorted(i["id"] for i in doc["indicators"])
@@ -107,7 +108,9 @@ def test_the_tables_show_the_apis_figures_with_progress_honesty_and_sources(brow
             else:
                 assert row["honesty"] is None, ind["id"]
             basis = ind["target_basis"]
-            assert row["basis"] == (basis["document"] if basis and basis.get("document") else "—")
+            assert row["basis"] == (basis["document"] if basis and basis.get("document") else "")
+            if basis and basis.get("note"):
+                assert basis["note"] in row["basisTip"]
             conf = ind["target_confidence"]
             if conf == "not_sourced":
                 assert row["confidence"] == "chưa có nguồn"
@@ -158,7 +161,8 @@ def test_charts_and_the_choropleth_of_the_chosen_indicator_and_zoom_to_a_unit(br
         year_before = httpx.get(f"{service}/indicators", params={"date": points[-2][0]}).json()
         assert points[-2][1] == next(i["value"] for i in year_before["indicators"] if i["id"] == EDITED)
         assert page.query_selector("#sup-chart-series svg .pm-target") is not None  # the target line
-        assert "⚠" in page.inner_text("#sup-chart-units svg .pm-chart-note")  # the figures are indicative
+        assert ind["indicative"]  # clusters of synthetic accuracy: the charts say so under them
+        assert page.text_content("#sup-chart-units svg .pm-chart-note") == f"⚠ {ind['honesty_note']['vi']}"
 
         # the choropleth: one outlined polygon per unit, the largest value in the darkest class, a legend
         paths = mp.js("""() => [...document.querySelectorAll('#sup-map path.sup-unit')]
@@ -185,15 +189,17 @@ def test_charts_and_the_choropleth_of_the_chosen_indicator_and_zoom_to_a_unit(br
         assert (after[2] - after[0]) < (before[2] - before[0])  # zoomed in
 
         # hovering a unit on the map tells its value; clicking it zooms there
-        other = next(u for u in ind["by_unit"] if u["code"] != top["code"] and shapes[u["code"]].area > 0)
+        other = max((u for u in ind["by_unit"] if u["code"] != top["code"]), key=lambda u: shapes[u["code"]].area)
         page.click(f"#sup-chart-units .pm-bar[data-code='{top['code']}']")  # any view with `other` in it
-        mp.js("() => window.supervision.map.fitBounds(window.supervision.units.getBounds(), {animate: false})")
+        mp.js("""() => { document.getElementById('sup-map').scrollIntoView();
+            window.supervision.map.fitBounds(window.supervision.units.getBounds(), {animate: false}); }""")
         point = shapes[other["code"]].representative_point()
         x, y = mp.js("""([lat, lon]) => {
             const p = window.supervision.map.latLngToContainerPoint([lat, lon]);
             const box = document.getElementById('sup-map').getBoundingClientRect();
             return [box.left + p.x, box.top + p.y]; }""", [point.y, point.x])
-        page.mouse.move(x, y)
+        page.mouse.move(x - 3, y - 3)
+        page.mouse.move(x, y, steps=3)
         tip = page.wait_for_selector(".sup-tooltip")
         assert tip.inner_text().startswith(other["name"] + ":")
         page.mouse.click(x, y)
@@ -238,7 +244,8 @@ def test_english_on_the_switch_and_the_links_between_map_and_page(browser, servi
         headers = [h.inner_text() for h in page.query_selector_all(".sup-plan:first-child th, .sup-plan th")][:2]
         assert headers == ["Indicator", "Value"]
         titles = [h.inner_text() for h in page.query_selector_all(".sup-plan h2")]
-        assert titles == [p["title"]["en"] for p in doc["plans"] if any(i["plan"] == p["id"] for i in doc["indicators"])]
+        planned = {i["plan"] for i in doc["indicators"]}
+        assert titles == [p["title"]["en"] for p in doc["plans"] if p["id"] in planned]
         marked = next(i for i in doc["indicators"] if i["indicative"] and i["honesty_note"])
         assert page.get_attribute(f"tr.sup-row[data-id='{marked['id']}'] .sup-honesty", "title") == \
             marked["honesty_note"]["en"]
@@ -248,7 +255,7 @@ def test_english_on_the_switch_and_the_links_between_map_and_page(browser, servi
                 assert page.inner_text(f"tr.sup-row[data-id='{row['id']}'] .sup-confidence") == \
                     LABELS["en"][{"not_sourced": "supConfNotSourced", "verified": "supConfVerified",
                                   "secondary": "supConfSecondary", "unverified": "supConfUnverified"}[conf]]
-        assert "at each year end" in page.inner_text("#sup-chart-series svg")
+        assert "at each year end" in page.text_content("#sup-chart-series svg")
         page.click("#sup-map-link")
         page.wait_for_function("() => window.planmapReady === true", timeout=20_000)
         assert page.inner_text("#pm-supervision-link") == LABELS["en"]["toolSupervision"]  # the language is kept

@@ -28,6 +28,7 @@ TARGET_COLOUR = "#c05621"
 GRID_COLOUR = "#d9dee4"
 NOTE_COLOUR = "#8a4b00"
 MAX_LABEL_CHARS = 24
+YEAR_CHARS = 4  # an axis label longer than a year (the chosen day) is right-aligned at the last point
 
 
 @dataclass(frozen=True)
@@ -141,8 +142,9 @@ def line_chart(points: list[Point], title: str, unit: str, lang: str = "vi", tar
     path = [f"{x:.1f},{y_of(p.value):.1f}" for x, p in zip(xs, points, strict=True) if p.value is not None]
     if len(path) > 1:
         body.append(f'<polyline points="{" ".join(path)}" fill="none" stroke="{LINE_COLOUR}" stroke-width="2"/>')
-    for x, p in zip(xs, points, strict=True):
-        body.append(f'<text x="{x:.1f}" y="{y0 + 16}" text-anchor="middle">{escape(p.label)}</text>')
+    for k, (x, p) in enumerate(zip(xs, points, strict=True)):
+        anchor = "end" if k == len(points) - 1 and len(points) > 1 and len(p.label) > YEAR_CHARS else "middle"
+        body.append(f'<text x="{x:.1f}" y="{y0 + 16}" text-anchor="{anchor}">{escape(p.label)}</text>')
         if p.value is None:
             continue
         body.append(f'<g class="pm-point" data-day="{escape(p.day)}" data-value="{float(p.value)!r}">'
@@ -162,6 +164,14 @@ TEXT = {
 }
 
 
+def _day(iso: str, lang: str) -> str:
+    """A day as the page writes it: 1/12/2026 in Vietnamese, 2026-12-01 in English."""
+    if lang != "vi":
+        return iso
+    y, m, d = iso.split("-")
+    return f"{int(d)}/{int(m)}/{y}"
+
+
 def _pick(texts: dict | None, lang: str) -> str:
     return "" if not texts else texts.get(lang) or texts.get("vi") or ""
 
@@ -179,7 +189,7 @@ def series_chart(series: dict, lang: str = "vi") -> str:
     """indicator_series' points as a line chart, with the indicator's target (and its year) as a dashed line."""
     words = TEXT.get(lang, TEXT["vi"])
     ind = series["indicator"] or {}
-    points = [Point(p["day"], p["day"][:4] if p["day"].endswith("-12-31") else p["day"], p["value"])
+    points = [Point(p["day"], p["day"][:4] if p["day"].endswith("-12-31") else _day(p["day"], lang), p["value"])
               for p in series["points"]]
     target = ind.get("target")
     label = words["target"].format(year=ind.get("target_year") or "") if target is not None else None

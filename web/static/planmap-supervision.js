@@ -19,7 +19,12 @@
   const CHOSEN_STYLE = {color: '#111111', weight: 3};
   const CONFIDENCE = {verified: 'supConfVerified', secondary: 'supConfSecondary', unverified: 'supConfUnverified',
     not_sourced: 'supConfNotSourced'};
+  const BASIS_CHARS = 48; // the target's document, cut in the table (whole in its tooltip)
   const UNITS_LIMIT = 1000; // more than the 92 communes or 17 districts: every unit in one page
+
+  function cut(text, n) {
+    return text.length <= n ? text : text.slice(0, n - 1) + '…';
+  }
 
   /** A query string of the parameters that have a value. */
   function query(values) {
@@ -228,7 +233,6 @@
         const note = this.text(i.honesty_note);
         value.append(el('span', {cls: 'sup-honesty', text: `⚠ ${this.t('supIndicative')}`,
           title: note || this.t('supIndicativeTitle'), data: {accuracy: i.accuracy || ''}}));
-        if (note) value.append(el('small', {cls: 'sup-honesty-note', text: note}));
       }
       const target = el('td', {cls: 'sup-target', data: {value: i.target === null ? '' : String(i.target)}, text:
         i.target === null || i.target === undefined ? '—'
@@ -246,8 +250,10 @@
       const change = el('td', {cls: 'sup-change' + (i.change > 0 ? ' sup-up' : i.change < 0 ? ' sup-down' : ''),
         data: {value: i.change === null || i.change === undefined ? '' : String(i.change)}, text: this.signed(i.change)});
       const basis = i.target_basis;
-      const basisCell = el('td', {cls: 'sup-basis', text: basis ? basis.document || '—' : '—',
-        title: basis && basis.note ? basis.note : ''});
+      const documentText = basis && basis.document ? basis.document : '';
+      const basisCell = el('td', {cls: 'sup-basis', text: documentText ? cut(documentText, BASIS_CHARS) : '—',
+        title: [documentText, basis && basis.note ? basis.note : ''].filter(Boolean).join(' — '),
+        data: {document: documentText}});
       const conf = i.target_confidence;
       const confCell = el('td', {cls: 'sup-confidence' + (conf === 'not_sourced' ? ' sup-not-sourced' : ''),
         data: {confidence: conf || ''}, text: conf ? this.t(CONFIDENCE[conf] || conf) : '—'});
@@ -277,7 +283,8 @@
     // ---------------------------------------------------------------- the map
 
     buildMap() {
-      const map = L.map('sup-map', {zoomControl: true, attributionControl: false, minZoom: 6, maxZoom: 16});
+      const map = L.map('sup-map', {zoomControl: true, attributionControl: false, minZoom: 6, maxZoom: 16,
+        zoomSnap: 0.25});
       map.fitBounds(this.cfg.home, {padding: [6, 6]});
       L.control.scale({imperial: false, position: 'bottomleft', maxWidth: 120}).addTo(map);
       this.map = map;
@@ -304,13 +311,19 @@
       return this.outlines[key];
     }
 
-    /** Class breaks: equal steps from 0 (or the least value, if negative) to the largest value. */
+    /** Class breaks: one class per value when the values are few whole numbers (counts), else equal steps from 0
+     * (or the least value, if negative) to the largest value. */
     classes(values) {
       const known = values.filter((v) => v !== null && v !== undefined);
       if (!known.length) return [];
       const lo = Math.min(0, ...known);
       const hi = Math.max(...known);
       if (hi === lo) return [{from: lo, to: hi, colour: RAMP[RAMP.length - 1]}];
+      if (known.every(Number.isInteger) && hi - lo < RAMP.length) {
+        const n = hi - lo + 1;
+        return Array.from({length: n}, (_, k) => ({from: lo + k, to: lo + k,
+          colour: RAMP[Math.round(k * (RAMP.length - 1) / (n - 1))]}));
+      }
       const step = (hi - lo) / RAMP.length;
       return RAMP.map((colour, k) => ({from: lo + k * step, to: k === RAMP.length - 1 ? hi : lo + (k + 1) * step, colour}));
     }
