@@ -63,9 +63,10 @@ test: system-check $(VENV)/.installed-test $(DATA) node_modules/.installed
 screenshots: system-check $(VENV)/.installed-test $(DATA) node_modules/.installed
 	PLANMAP_SCREENSHOTS=1 $(BIN)/pytest -q tests/test_web_map.py tests/test_web_tools.py tests/test_printmap.py \
 		tests/test_web_edits.py tests/test_gis_styles.py tests/test_web_coverage.py tests/test_terrain.py \
-		tests/test_web_suggest.py \
+		tests/test_web_suggest.py tests/test_web_supervision.py \
 		-k "default_view_is_offline or fuel_station_next_to_a_school or cluster_plan_screenshot or colleagues_change \
-		or draws_the_project or draws_the_overlay_legend or slope_overlay_with_legend or surface_reports_and_export"
+		or draws_the_project or draws_the_overlay_legend or slope_overlay_with_legend or surface_reports_and_export \
+		or choropleth_of_the_chosen_indicator"
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

@@ -21,14 +21,15 @@ from api.params import QueryOf
 from tests import small_world
 from tests.conftest import ADMIN_TOKEN
 
-PAGE_RESOURCES = {"/map", "/map/session", "/static/hillshade.png", "/static/vendor/{name:path}", "/static/{name:path}"}
+PAGE_RESOURCES = {"/map", "/map/session", "/static/hillshade.png", "/static/vendor/{name:path}", "/static/{name:path}",
+                  "/supervision"}
 ISSUE_PATHS = {"/collections/{collectionId}/imports", "/collections/{collectionId}/revisions",
                "/collections/{collectionId}/revisions/{revisionId}",
                "/collections/{collectionId}/revisions/{revisionId}/rollback", "/collections/{collectionId}/settings",
                "/proposals", "/proposals/{proposalId}/status", "/users", "/checks", "/rules", "/exports/data",
                "/exports/map", "/exports/offline-map", "/search", "/suggestions", "/analysis/coverage",
                "/analysis/coverage/distance.tif", "/terrain", "/terrain/dem", "/terrain/slope.tif", "/indicators",
-               "/indicators/definitions"}
+               "/indicators/definitions", "/indicators/chart"}
 
 
 @pytest.fixture(scope="module")
