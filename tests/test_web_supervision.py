@@ -15,7 +15,7 @@ import httpx
 import pytest
 from shapely.geometry import shape
 
-from tests.conftest import REPO, new_planner, served_with_store
+from tests.conftest import DATA, REPO, ServedProcess, new_planner
 from tests.test_web_map import MapPage, keep_screenshot, open_map
 
 SCREENSHOT = REPO / "docs" / "screenshots" / "supervision.png"
@@ -24,12 +24,32 @@ LABELS = json.loads((REPO / "web" / "labels.json").read_text(encoding="utf-8"))[
 SVG = "{http://www.w3.org/2000/svg}"
 EDITED = "clusters.operating.count"  # the indicator the planner's edit changes (+1 since a year ago)
 DARKEST = "#08519c"  # the choropleth's top class (web/static/planmap-supervision.js RAMP)
+UNSOURCED = "test.fuel.planned.count"
+# The shipped indicators have no target without a source; the service of these tests adds one (a planner's own
+# figure), which the page must call "chưa có nguồn".
+UNSOURCED_ENTRY = f"""
+  - id: {UNSOURCED}
+    plan: fuel_network
+    title: {{vi: "Cửa hàng xăng dầu quy hoạch mới (thử)", en: "Planned fuel stations (test)"}}
+    definition: {{vi: "Số cửa hàng quy hoạch mới", en: "Planned stations"}}
+    unit: {{vi: "cửa hàng", en: "stations"}}
+    measure: {{layer: fuel_stations, aggregate: count, filter: {{status: [planned]}}}}
+    target: 80
+    target_year: 2030
+    target_confidence: not_sourced
+"""
 
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory) -> Iterator[str]:
-    """`planmap serve` with a store where one planned cluster was made `existing` today (a revision)."""
-    with served_with_store(tmp_path_factory.mktemp("supervision-store"), ADMIN) as served:
+    """`planmap serve` with a store where one planned cluster was made `existing` today (a revision), and the
+    shipped indicators plus one whose target has no source."""
+    folder = tmp_path_factory.mktemp("supervision-store")
+    book = folder / "indicators.yaml"
+    book.write_text((REPO / "data" / "indicators.yaml").read_text(encoding="utf-8") + UNSOURCED_ENTRY,
+                    encoding="utf-8")
+    with ServedProcess("--data", str(DATA), "--indicators", str(book),
+                       env={"PLANMAP_STORE": str(folder / "store"), "PLANMAP_ADMIN_TOKEN": ADMIN}) as served:
         token = new_planner(served.url, ADMIN, "hoa")
         items = f"{served.url}/collections/industrial_clusters/items"
         planned = httpx.get(items, params={"status": "planned", "limit": 1}).json()["features"][0]
@@ -120,6 +140,8 @@ def test_the_tables_show_the_apis_figures_with_progress_honesty_and_sources(brow
         assert by_id[EDITED]["change"] >= 1  # the planner's edit of today
         assert any(i["indicative"] for i in doc["indicators"])  # synthetic stations: the mark must show
         assert any(i["progress"] is not None for i in doc["indicators"])
+        assert by_id[UNSOURCED]["target_confidence"] == "not_sourced"
+        assert shown[UNSOURCED]["confidence"] == "chưa có nguồn" and shown[UNSOURCED]["basis"] == ""
         # the trace of the figures: the layers' revisions on the day
         revised = page.inner_text("#sup-revisions li[data-layer='industrial_clusters']")
         assert str(doc["inputs"]["revisions_on_date"]["industrial_clusters"]) in revised
