@@ -138,6 +138,18 @@ def test_honesty_notes_and_accuracy(dataset, book):
     assert "Thái Nguyên cũ" in clusters["target_basis"]["note"]
 
 
+def test_features_of_unknown_accuracy_count_as_the_weakest(dataset, book):
+    """A planner's layer without `accuracy` (or with a word outside the vocabulary) is not taken as exact."""
+    layer = dataset.get("fuel_stations")
+    frame = layer.frame.drop(columns=["accuracy"])
+    ds = Dataset({**dataset.layers, "fuel_stations": layer_from_frame(layer.meta, frame)}, dataset.source,
+                 catalog=dataset.catalog)
+    fuel = _by_id(compute(ds, book, DAY, plan="fuel_network"))["fuel.existing.count"]
+    assert fuel["accuracy_mix"] == {"unknown": fuel["value"]}
+    assert fuel["accuracy"] == "synthetic" and fuel["indicative"]
+    assert "chưa rõ độ chính xác" in fuel["honesty_note"]["vi"]
+
+
 def _temp_book(tmp_path: Path, change) -> Path:
     doc = yaml.safe_load(INDICATORS.read_text(encoding="utf-8"))
     change(doc)
