@@ -307,5 +307,13 @@ def test_the_command(tmp_path):
     assert bad_date.returncode != 0
 
 
+def test_serve_refuses_a_bad_indicators_file(tmp_path):
+    path = _temp_book(tmp_path, lambda d: d["indicators"][3]["measure"].update(layer=None))
+    run = subprocess.run([sys.executable, "-m", "api.cli", "serve", "--port", "0", "--indicators", str(path)],
+                         cwd=REPO, capture_output=True, text=True, env=_env(tmp_path), timeout=120)
+    assert run.returncode != 0
+    assert "parks.operating.area_ha" in run.stderr and "measure.layer" in run.stderr
+
+
 def _env(tmp_path: Path) -> dict:
     return {**os.environ, "PLANMAP_STORE": str(tmp_path / "store")}
