@@ -122,6 +122,20 @@ def test_units_sum_to_the_province(dataset, book, by):
     assert sum(u["value"] for u in clusters["by_unit"]) > 0.9 * clusters["value"]  # the joins find the units
 
 
+def test_the_units_of_a_day_before_or_after_the_reform_are_named(dataset, book):
+    early = compute(dataset, book, dt.date(2024, 12, 31), by="commune", plan="minerals")
+    assert early["units"]["day"] == "2025-07-01" and early["units"]["count"] == 92  # the first communes
+    late = compute(dataset, book, DAY, by="district", plan="minerals")
+    assert late["units"]["day"] == "2025-06-30" and late["units"]["count"] == 17  # the last districts
+    assert "1/7/2025" in early["units"]["note"]["vi"]
+
+
+def test_an_indicator_out_of_force_is_not_reported(dataset, tmp_path):
+    path = _temp_book(tmp_path, lambda d: d["indicators"][0].update(in_force={"from": "2026-01-01"}))
+    ids = {i["id"] for i in compute(dataset, load_indicators(path), DAY)["indicators"]}
+    assert "parks.count" not in ids and "parks.area_ha" in ids
+
+
 def test_honesty_notes_and_accuracy(dataset, book):
     got = _by_id(compute(dataset, book, DAY))
     clusters = got["clusters.in_plan.count"]  # every cluster of the shipped data is synthetic
