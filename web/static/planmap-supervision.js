@@ -90,10 +90,7 @@
       this.lang = lang;
       local.set(LANG_KEY, lang);
       for (const fn of this.translators) fn();
-      if (this.doc) {
-        this.render();
-        this.charts();
-      }
+      if (this.doc) this.redraw();
     }
 
     // ---------------------------------------------------------------- controls
@@ -186,10 +183,16 @@
 
     choose(id) {
       this.indicator = id;
+      this.redraw();
+    }
+
+    /** The tables, map and charts again from the last answer (another indicator chosen, another language). */
+    redraw() {
       this.render();
       this.setReady(false);
-      const seq = this.seq;
-      Promise.all([this.choropleth(), this.charts()]).then(() => { if (seq === this.seq) this.setReady(true); });
+      const seq = ++this.seq;
+      Promise.all([this.choropleth(), this.charts()]).then(() => { if (seq === this.seq) this.setReady(true); },
+        (err) => { if (seq === this.seq) this.status(`${this.t('supError')}: ${err.message}`, 'error'); });
     }
 
     current() {
@@ -207,8 +210,8 @@
         const rows = doc.indicators.filter((i) => i.plan === plan.id);
         if (!rows.length) return null;
         const head = el('tr', {}, ['supColIndicator', 'supColValue', 'supColTarget', 'supColProgress', 'supColChange',
-          'supColBasis', 'supColConfidence'].map((k) => el('th', {text: k === 'supColChange' && doc.since
-          ? fmt(this.t(k), {since: this.day(doc.since)}) : this.t(k)})));
+          'supColBasis', 'supColConfidence'].map((k) => el('th', {text: k === 'supColChange'
+          ? fmt(this.t(k), {since: doc.since ? this.day(doc.since) : '—'}) : this.t(k)})));
         return el('section', {cls: 'sup-plan', data: {plan: plan.id}}, [
           el('h2', {text: this.text(plan.title)}),
           el('table', {cls: 'sup-table'}, [el('thead', {}, [head]), el('tbody', {}, rows.map((i) => this.row(i)))])]);
@@ -414,12 +417,16 @@
 
     async svgInto(id, params) {
       const box = document.getElementById(id);
+      const seq = this.seq;
       const res = await fetch(`indicators/chart?${params}`, {headers: {Accept: 'image/svg+xml'}});
+      if (seq !== this.seq) return; // a later question's chart is coming
       if (!res.ok) {
         box.replaceChildren(el('p', {cls: 'sup-chart-error', text: `${this.t('supError')}: ${await this.problem(res)}`}));
         return;
       }
-      const parsed = new DOMParser().parseFromString(await res.text(), 'image/svg+xml');
+      const text = await res.text();
+      if (seq !== this.seq) return;
+      const parsed = new DOMParser().parseFromString(text, 'image/svg+xml');
       const root = parsed.documentElement;
       if (root.nodeName !== 'svg') {
         box.replaceChildren(el('p', {cls: 'sup-chart-error', text: this.t('supError')}));
