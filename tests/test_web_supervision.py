@@ -193,7 +193,7 @@ def test_charts_and_the_choropleth_of_the_chosen_indicator_and_zoom_to_a_unit(br
         top = max(ind["by_unit"], key=lambda u: u["value"] or 0)
         assert dict(paths)[top["code"]] == DARKEST
         legend = page.inner_text("#sup-legend")
-        assert ind["title"]["vi"] in legend and ind["unit"]["vi"] in legend
+        assert ind["title"]["vi"] in legend and ind["unit"]["vi"] in legend and "null" not in legend
         assert len(page.query_selector_all("#sup-legend li.sup-legend-class")) >= 2
         if ind["indicative"]:
             assert ind["honesty_note"]["vi"] in page.inner_text("#sup-legend .sup-legend-note")
@@ -314,3 +314,22 @@ def test_the_page_names_no_other_host(service):
     assert "http://" not in page.text and "https://" not in page.text and "//cdn" not in page.text
     landing = httpx.get(f"{service}/?f=json").json()
     assert any(link["href"].endswith("/supervision") for link in landing["links"])
+
+
+def test_the_svg_charts_escape_names_and_draw_one_bar_per_unit():
+    from web.charts import Bar, Point, bar_chart, line_chart
+
+    hostile = "<script>window.__pwned=1</script>&\"'"
+    bars = [Bar("01", hostile, 4.0, 1.0), Bar("02", "Xã B", 2.0, -1.0), Bar("03", "Xã C", None)]
+    root = ET.fromstring(bar_chart(bars, hostile, "cụm", note="Số liệu minh họa"))
+    assert root.find(f".//{SVG}script") is None
+    groups = root.findall(f".//{SVG}g[@class='pm-bar']")
+    assert [g.get("data-code") for g in groups] == ["01", "02", "03"]  # largest first, unknown last
+    assert groups[0].get("data-name") == hostile
+    widths = [float(g.find(f"{SVG}rect").get("width")) for g in groups]
+    assert widths[0] == 2 * widths[1] > 0 and widths[2] == 0  # bars to scale; an unknown value has none
+    assert "".join(root.find(f".//{SVG}text[@class='pm-chart-note']").itertext()) == "⚠ Số liệu minh họa"
+    line = ET.fromstring(line_chart([Point("2021-12-31", "2021", 1.0), Point("2022-12-31", "2022", None),
+                                     Point("2023-06-30", "30/6/2023", 3.5)], hostile, "ha", target=10.0))
+    assert [g.get("data-day") for g in line.findall(f".//{SVG}g[@class='pm-point']")] == ["2021-12-31", "2023-06-30"]
+    assert line.find(f".//{SVG}g[@class='pm-target']").get("data-value") == "10.0"

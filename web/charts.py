@@ -28,6 +28,7 @@ TARGET_COLOUR = "#c05621"
 GRID_COLOUR = "#d9dee4"
 NOTE_COLOUR = "#8a4b00"
 MAX_LABEL_CHARS = 24
+SMALL = 10  # figures below it get two decimals (densities), others one
 YEAR_CHARS = 4  # an axis label longer than a year (the chosen day) is right-aligned at the last point
 
 
@@ -50,11 +51,14 @@ class Point:
     value: float | None
 
 
-def number(value: float | None, lang: str = "vi", digits: int = 1) -> str:
-    """A figure as the page writes it: 1.234,5 in Vietnamese, 1,234.5 in English; "—" when unknown."""
+def number(value: float | None, lang: str = "vi", digits: int | None = None) -> str:
+    """A figure as the page writes it: 1.234,5 in Vietnamese, 1,234.5 in English (two decimals below 10, e.g.
+    0,35 stations per 10.000 people, else one); "—" when unknown."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
-    text = f"{value:,.{digits}f}" if value != int(value) else f"{int(value):,}"
+    if digits is None:
+        digits = 2 if abs(value) < SMALL else 1
+    text = f"{value:,.{digits}f}".rstrip("0").rstrip(".") if value != int(value) else f"{int(value):,}"
     if lang == "vi":
         text = text.replace(",", " ").replace(".", ",").replace(" ", ".")
     return text

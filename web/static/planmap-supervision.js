@@ -19,6 +19,7 @@
   const CHOSEN_STYLE = {color: '#111111', weight: 3};
   const CONFIDENCE = {verified: 'supConfVerified', secondary: 'supConfSecondary', unverified: 'supConfUnverified',
     not_sourced: 'supConfNotSourced'};
+  const SMALL = 10; // figures below it are written with two decimals (densities), others with one
   const BASIS_CHARS = 48; // the target's document, cut in the table (whole in its tooltip)
   const UNITS_LIMIT = 1000; // more than the 92 communes or 17 districts: every unit in one page
 
@@ -75,10 +76,12 @@
       fn();
     }
 
+    /** A figure in the page's language: `digits` decimals at most (by default 2 below 10, e.g. 0,35 stations per
+     * 10.000 people, else 1). */
     nf(value, digits) {
       if (value === null || value === undefined) return '—';
-      return Number(value).toLocaleString(this.lang === 'vi' ? 'vi-VN' : 'en-GB',
-        {maximumFractionDigits: digits === undefined ? 1 : digits});
+      const d = digits === undefined ? (Math.abs(value) < SMALL ? 2 : 1) : digits;
+      return Number(value).toLocaleString(this.lang === 'vi' ? 'vi-VN' : 'en-GB', {maximumFractionDigits: d});
     }
 
     signed(value) {
@@ -407,10 +410,12 @@
         items.push(el('li', {cls: 'sup-legend-class sup-legend-nodata'}, [
           el('span', {cls: 'sup-swatch', style: {background: NO_DATA}}), this.t('supNoData')]));
       }
-      box.replaceChildren(el('strong', {text: this.text(i.title)}), el('div', {cls: 'sup-legend-unit', text: unit}),
-        el('ul', {}, items),
-        i.indicative || i.honesty_note ? el('p', {cls: 'sup-legend-note', text: `⚠ ${this.text(i.honesty_note) ||
-          this.t('supIndicativeTitle')}`}) : null);
+      const parts = [el('strong', {text: this.text(i.title)}), el('div', {cls: 'sup-legend-unit', text: unit}),
+        el('ul', {}, items)];
+      if (i.indicative || i.honesty_note) {
+        parts.push(el('p', {cls: 'sup-legend-note', text: `⚠ ${this.text(i.honesty_note) || this.t('supIndicativeTitle')}`}));
+      }
+      box.replaceChildren(...parts);
     }
 
     // ---------------------------------------------------------------- the charts (SVG drawn by the server)
