@@ -236,6 +236,14 @@ def test_charts_and_the_choropleth_of_the_chosen_indicator_and_zoom_to_a_unit(br
         assert len(page.query_selector_all("#sup-map path.sup-unit")) == districts["count"]
         assert len(page.query_selector_all("#sup-chart-units svg .pm-bar")) == districts["count"]
 
+        # clicking another indicator's row puts it on the map and in the charts
+        another = next(i for i in doc["indicators"] if i["by_unit"] and i["plan"] != ind["plan"])
+        page.click(f"tr.sup-row[data-id='{another['id']}'] .sup-name")
+        ready(mp)
+        assert page.input_value("#sup-indicator") == another["id"]
+        assert another["title"]["vi"] in page.inner_text("#sup-legend")
+        assert another["title"]["vi"] in page.text_content("#sup-chart-units svg > title")
+
 
 def bounds(mp: MapPage) -> tuple[float, float, float, float]:
     """The map's view: west, south, east, north."""

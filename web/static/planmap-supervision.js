@@ -268,7 +268,11 @@
         i.by_unit ? el('span', {cls: 'sup-mappable', text: ' ◧', title: this.t('supMappable')}) : null]);
       const tr = el('tr', {cls: 'sup-row' + (i.id === this.indicator ? ' sup-chosen' : ''), data: {id: i.id}},
         [name, value, target, progress, change, basisCell, confCell]);
-      if (i.by_unit) tr.addEventListener('click', () => this.choose(i.id));
+      if (i.by_unit) {
+        tr.tabIndex = 0;
+        tr.addEventListener('click', () => this.choose(i.id));
+        tr.addEventListener('keydown', (e) => { if (e.key === 'Enter') this.choose(i.id); });
+      }
       return tr;
     }
 
