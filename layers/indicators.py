@@ -471,6 +471,8 @@ def compute(source, book: IndicatorBook, day: dt.date, by: str = "province", sin
         out_indicators.append(_indicator_doc(ind, now, old, units))
     layer_ids = list(dict.fromkeys(i.measure.layer for i in indicators))
     unit_layers = [units.layer.id] if units is not None else []
+    if any(i.measure.aggregate not in ADDITIVE for i in indicators):  # densities: the communes' people and area
+        unit_layers.append(COMMUNES)
     plans = [p for p in book.plans if plan is None or p.id == plan]
     return {
         "date": day.isoformat(), "since": since.isoformat() if since else None, "by": by, "lang": lang,
@@ -488,7 +490,7 @@ def _inputs(then: DayDataset, before: DayDataset | None, layer_ids: list[str], d
             since: dt.date | None, by: str, plan: str | None) -> dict:
     """What the figures rest on: the layers of the day (with their store revisions) and, for `since`, those of
     that day."""
-    present = [k for k in layer_ids if k in then.dataset.layers or k != PROVINCE]
+    present = list(dict.fromkeys(k for k in layer_ids if k in then.dataset.layers or k != PROVINCE))
     record = inputs_record(then.dataset, present, day, {"date": day.isoformat(),
                                                         "since": since.isoformat() if since else None,
                                                         "by": by, "plan": plan})
