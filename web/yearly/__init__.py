@@ -9,7 +9,7 @@ through the appendix (layers, revisions, fingerprints) to the data.
 Modules: texts (words in both languages, number formats), pdf (`yearly_pdf`), xlsx (`yearly_xlsx`).
 """
 
-from .pdf import yearly_pdf
+from .pdf import plan_maps, yearly_pdf
 from .xlsx import yearly_xlsx
 
-__all__ = ["yearly_pdf", "yearly_xlsx"]
+__all__ = ["plan_maps", "yearly_pdf", "yearly_xlsx"]

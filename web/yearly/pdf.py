@@ -39,6 +39,9 @@ CHART_UNITS = 15
 # Colours of the charts and the table (the department's print palette, as in web/reports.py).
 INK, MUTED, GOOD, WARN, BAR, BAR_SINCE = "#1f2933", "#555555", "#1a7f37", "#8a5300", "#2f6fb0", "#b8c7d9"
 HEAD_FILL, RULE = "#eef2f5", "#bbbbbb"
+# The plan maps of the current state (presets of web/print_styles.json), each on an A4 landscape page.
+MAP_PRESETS = ("cluster-plan-2030", "overview")
+MAP_DPI = 150  # the sheet's smallest text (6 pt) stays legible in print; about 0.6 MB of PNG a map
 LEGEND_HEADROOM = 1.3  # the bar chart's top above its highest bar, so the legend never covers a bar
 
 # --------------------------------------------------------------------------------------------------------- PDF
@@ -351,6 +354,19 @@ def _traceability(pages: _Pages, report: dict, lang: str) -> None:
              (T["computed"][lang], inputs.get("computed_at") or "—")]
     for label, value in facts:
         pages.para(f"{label}: {value}", 8, width=120, gap=0.5)
+
+
+def plan_maps(dataset, lang: str = "vi", today=None) -> list[tuple[str, bytes]]:
+    """The plan maps of `dataset` (the layers as they were on the report's date) as PNG, with their titles."""
+    from web.printmap import PRESETS, render_map
+
+    out = []
+    for preset in MAP_PRESETS:
+        checkpoint()  # between maps: stop if whoever asked has gone
+        png = render_map(dataset, preset=preset, size="A4", orientation="landscape", fmt="png", dpi=MAP_DPI,
+                         lang=lang, today=today)
+        out.append((PRESETS[preset].title[lang], png))
+    return out
 
 
 def yearly_pdf(report: dict, maps: list[tuple[str, bytes]], lang: str = "vi",
