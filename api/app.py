@@ -30,6 +30,7 @@ from api.routers import (
     edits,
     exports,
     imports,
+    indicators,
     items,
     landing,
     map,
@@ -46,6 +47,7 @@ from api.work import LaneSize, WorkPools
 from geo.basemaps import Basemaps
 from geo.terrain import Terrain
 from layers.dataset import Dataset
+from layers.indicators import IndicatorBook
 from layers.limits import MAX_BODY_BYTES
 from layers.prepared import PreparedCache
 from layers.revisions import RevisionStore
@@ -57,13 +59,14 @@ from layers.workspace import Workspace
 
 log = logging.getLogger("planmap")
 ROUTERS = (landing, collections, items, edits, imports, openapi, checks, proposals, exports, users, search, map,
-           styles, basemaps, tiles, terrain, analysis, suggestions)
+           styles, basemaps, tiles, terrain, analysis, suggestions, indicators)
 
 
 def create_app(dataset: Dataset, rules: RuleBook | None = None, dem_path: Path | None = None,
                osm_tiles: str | None = None, store: RevisionStore | None = None, admin_token: str | None = None,
                lanes: dict[str, LaneSize] | None = None, cache: PreparedCache | None = None,
-               fast_reads: bool = True, basemaps: Basemaps | None = None) -> FastAPI:
+               fast_reads: bool = True, basemaps: Basemaps | None = None,
+               indicators: IndicatorBook | None = None) -> FastAPI:
     """A planmap service for `dataset`.  /api serves the generated OGC (OpenAPI 3.0) definition.
 
     `dem_path`: an elevation model (GeoTIFF, any CRS) whose relief shading is the map's offline background and on
@@ -76,6 +79,7 @@ def create_app(dataset: Dataset, rules: RuleBook | None = None, dem_path: Path |
     `fast_reads`: answer anonymous item reads outside FastAPI's routing (api/fastpath.py; off only to compare).
     `basemaps`: the office's own background files (MBTiles, PMTiles, GeoTIFF) the map can switch to, opened
     with geo.basemaps.open_basemaps.
+    `indicators`: the plans' indicators (layers/indicators.py `load_indicators`) GET /indicators computes.
     """
     work = WorkPools(lanes)
     if store is not None:  # what a killed import left behind (layers/scratch.py)
@@ -100,6 +104,7 @@ def create_app(dataset: Dataset, rules: RuleBook | None = None, dem_path: Path |
     app.state.hillshade = _hillshade(dem_path, cache)
     app.state.osm_tiles = osm_tiles
     app.state.basemaps = basemaps if basemaps is not None else Basemaps()
+    app.state.indicators = indicators
     app.state.tiles = TileCache()  # vector tiles built, per layer revision (layers/tiles.py)
     install_handlers(app)
     # the body limit counts while the body streams in (chunked uploads too); a route may set its own limit

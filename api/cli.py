@@ -18,6 +18,7 @@ DEFAULT_CATALOG = REPO / "data" / "catalog.yaml"
 DEFAULT_SOURCES = REPO / "data" / "sources"
 DEFAULT_DEM = DEFAULT_SOURCES / "dem" / "srtm3_N21E105_tn_clip.tif"
 DEFAULT_RULES = REPO / "data" / "rules.yaml"
+DEFAULT_INDICATORS = REPO / "data" / "indicators.yaml"
 
 # How often a computing thread hands the GIL over (Python's default: 5 ms) — see `serve`.
 GIL_SWITCH_INTERVAL_S = 0.001
@@ -107,6 +108,17 @@ def _rules(path: Path):
             return None
         raise click.ClickException(f"rules file {path} does not exist")
     return load_rules(path)
+
+
+def _indicators(path: Path):
+    """The indicators file (the shipped default may be absent: GET /indicators then answers 503)."""
+    from layers.indicators import load_indicators
+
+    if not path.exists():
+        if path == DEFAULT_INDICATORS:
+            return None
+        raise click.ClickException(f"indicators file {path} does not exist / không có tệp chỉ tiêu {path}")
+    return load_indicators(path)
 
 
 def _terrain(path: Path):
@@ -523,6 +535,67 @@ def coverage_cmd(network: str, distance_m: float, cell_m: float, as_of, out: Pat
             click.echo(f"→ {target}")
 
 
+@main.command("indicators", help="The plans' indicators against their targets, from the layers as they were at the "
+                                 "end of --date (the store's revisions count), by province, 2025 commune or "
+                                 "pre-2025 district, with the change since --since.")
+@click.option("--date", "day", default=None, callback=lambda _ctx, _param, value: _date(value, "--date"),
+              help="YYYY-MM-DD (default: today).")
+@click.option("--since", default=None, callback=lambda _ctx, _param, value: _date(value, "--since"),
+              help="Compare with the end of this day, YYYY-MM-DD.")
+@click.option("--by", default="province", show_default=True, type=click.Choice(["province", "commune", "district"]))
+@click.option("--plan", default=None, help="One plan only (its id in the indicators file).")
+@click.option("-o", "--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Write the table here (.csv; with --by, a row per unit too).")
+@click.option("--lang", default="vi", type=click.Choice(["vi", "en"]))
+@click.option("--indicators", "indicators_path", type=click.Path(path_type=Path, dir_okay=False),
+              default=DEFAULT_INDICATORS, show_default=True)
+@click.option("--data", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_DATA, show_default=True)
+@click.option("--catalog", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_CATALOG)
+def indicators_cmd(day, since, by: str, plan: str | None, out: Path | None, lang: str, indicators_path: Path,
+                   data: Path, catalog: Path) -> None:
+    from layers.history import province_today
+    from layers.indicators import compute, to_csv
+    from layers.workspace import Workspace
+
+    if out is not None and not out.parent.is_dir():
+        raise click.ClickException(f"folder {out.parent} does not exist / không có thư mục {out.parent}")
+    book = _indicators(indicators_path)
+    if book is None:
+        raise click.ClickException(f"no indicators file at {indicators_path} / không có tệp chỉ tiêu")
+    cache = _cache(cache_folder())
+    ws = Workspace(_load(data, catalog, cache), _store(), cache=cache)
+    doc = compute(ws, book, day or province_today(), by=by, since=since, lang=lang, plan=plan)
+    _print_indicators(doc, lang)
+    if out is not None:
+        tmp = out.with_name(f".{out.name}.part")  # nothing half-written under the asked name
+        tmp.write_bytes(to_csv(doc))
+        tmp.replace(out)
+        click.echo(f"→ {out}")
+
+
+def _print_indicators(doc: dict, lang: str) -> None:
+    """The province's figures as a table, one line per indicator; a note under each illustrative figure."""
+    def fmt(value) -> str:
+        return "—" if value is None else f"{value:,.3f}".rstrip("0").rstrip(".")
+
+    click.echo(f"{'Ngày' if lang == 'vi' else 'Date'} {doc['date']}"
+               + (f" ({'so với' if lang == 'vi' else 'since'} {doc['since']})" if doc["since"] else ""))
+    header = ("chỉ tiêu / indicator", "giá trị", "trước", "thay đổi", "mục tiêu", "tiến độ", "độ chính xác")
+    click.echo(f"{header[0]:42s} {header[1]:>10s} {header[2]:>10s} {header[3]:>9s} {header[4]:>9s} "
+               f"{header[5]:>7s}  {header[6]}")
+    for ind in doc["indicators"]:
+        progress = "—" if ind["progress"] is None else f"{ind['progress']:.0%}"
+        target = "—" if ind["target"] is None else f"{fmt(ind['target'])} ({ind['target_year']})"
+        click.echo(f"{ind['id']:42s} {fmt(ind['value']):>10s} {fmt(ind['value_since']):>10s} "
+                   f"{fmt(ind['change']):>9s} {target:>9s} {progress:>7s}  {ind['accuracy'] or '—'}"
+                   + (f" [{ind['target_confidence']}]" if ind["target_confidence"] else ""))
+        if ind["honesty_note"]:
+            click.echo(f"    ⚠ {ind['honesty_note'][lang]}")
+    if doc["units"]:
+        click.echo(doc["units"]["note"][lang] + f" — {doc['units']['count']} ({doc['units']['layer']}, "
+                   f"{doc['units']['day']}); -o FILE.csv")
+
+
 @main.command("import", help="Import a planner's file (zip SHP/TAB, GPKG, KML, DXF, DGN, GeoJSON, CSV) as a new "
                              "revision of a layer.")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
@@ -701,6 +774,8 @@ def list_layers(data: Path, catalog: Path) -> None:
 @click.option("--port", type=int, default=lambda: int(os.environ.get("PORT", "8000")), show_default="$PORT or 8000")
 @click.option("--rules", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_RULES,
               help="Rules file for the compliance checks.")
+@click.option("--indicators", "indicators_path", type=click.Path(path_type=Path, dir_okay=False),
+              default=DEFAULT_INDICATORS, help="Indicators file for GET /indicators (data/indicators.yaml).")
 @click.option("--log-level", default="warning", show_default=True)
 @click.option("--dem", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_DEM, show_default=True,
               help="Elevation model (GeoTIFF, any CRS): the map's relief shading, the terrain layer (GET /terrain) "
@@ -722,7 +797,7 @@ def list_layers(data: Path, catalog: Path) -> None:
 @click.option("--no-cache", is_flag=True, help="Prepare every layer in memory at each start (nothing written).")
 def serve(data: Path, catalog: Path, host: str, port: int, rules: Path, log_level: str, dem: Path,
           osm_tiles: str | None, basemap_specs: tuple[str, ...], workers: int, cache_dir: Path,
-          no_cache: bool) -> None:
+          no_cache: bool, indicators_path: Path) -> None:
     from api.app import create_app
     from api.server import listening_socket
     from api.server import serve as run_server
@@ -733,12 +808,14 @@ def serve(data: Path, catalog: Path, host: str, port: int, rules: Path, log_leve
     cache = None if no_cache else _cache(cache_dir)
     dataset = _load(data, catalog, cache)
     rulebook = _rules(rules)
+    indicator_book = _indicators(indicators_path)
     # Light reads hand the GIL back and forth at every socket and thread hop; with Python's default 5 ms switch
     # interval each hop may wait that long behind a thread that computes (an import, an edit, a check).
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     store = _store()
     app = create_app(dataset, rulebook, dem_path=dem if dem.exists() else None, osm_tiles=osm_tiles, store=store,
-                     admin_token=os.environ.get("PLANMAP_ADMIN_TOKEN"), cache=cache, basemaps=basemaps)
+                     admin_token=os.environ.get("PLANMAP_ADMIN_TOKEN"), cache=cache, basemaps=basemaps,
+                     indicators=indicator_book)
     tune_allocator()
     try:
         sock = listening_socket(host, port)

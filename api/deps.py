@@ -23,6 +23,7 @@ from layers.access import ANONYMOUS, Principal, same_secret
 from layers.accounts import authenticate
 from layers.checks import CheckEngine
 from layers.dataset import Dataset, Layer
+from layers.indicators import IndicatorBook
 from layers.limits import MAX_QUERY_STRING_BYTES
 from layers.workspace import Workspace
 
@@ -117,6 +118,15 @@ async def check_engine(request: Request, dataset: Annotated[Dataset, Depends(vis
     return found
 
 
+async def indicator_book(request: Request) -> IndicatorBook:
+    """The indicators file the server loaded (503 when it has none)."""
+    book = getattr(request.app.state, "indicators", None)
+    if book is None:
+        raise Unavailable("no indicators are loaded on this server", "Máy chủ chưa nạp bộ chỉ tiêu",
+                          code="NoIndicators")
+    return book
+
+
 async def base_url(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
@@ -145,3 +155,4 @@ Engine = Annotated[CheckEngine, Depends(check_engine)]
 Work = Annotated[ClientLanes, Depends(work)]
 Ws = Annotated[Workspace, Depends(workspace)]
 BaseUrl = Annotated[str, Depends(base_url)]
+Indicators = Annotated[IndicatorBook, Depends(indicator_book)]

@@ -402,3 +402,23 @@ class Suggestions(Open):
     indicative: str
     inputs: dict
     timings: dict[str, float]
+
+
+class IndicatorsResult(Open):
+    """GET /indicators: the plans' indicators on a day against their targets (layers/indicators.py)."""
+
+    date: str
+    since: str | None
+    by: str
+    units: dict | None = Field(description="Đơn vị thống kê / the units figures are grouped by (null: province)")
+    plans: list[dict]
+    indicators: list[dict] = Field(description="Mỗi chỉ tiêu: giá trị, thay đổi, chỉ tiêu quy hoạch, độ chính xác "
+                                               "/ each: value, change, target, progress, accuracy, by_unit")
+    inputs: dict = Field(description="Dữ liệu, phiên bản và tham số đã dùng / the layers, revisions and parameters")
+
+
+class IndicatorDefinitions(Open):
+    """GET /indicators/definitions: the indicators file's plans and entries."""
+
+    plans: list[dict]
+    indicators: list[dict]

@@ -652,6 +652,30 @@ class SuggestionParams(Strict):
         return value
 
 
+class IndicatorsParams(Strict):
+    """GET /indicators: the plans' indicators on a day, by unit, with the change since another day."""
+
+    date: IsoDate | None = Field(None, description="Các lớp như vào cuối ngày này (mặc định hôm nay) / the layers "
+                                                   "as they were at the end of this day (default today)")
+    since: IsoDate | None = Field(None, description="So sánh với cuối ngày này (thay đổi) / compare with the end of "
+                                                    "this day (the change)")
+    by: Literal["province", "commune", "district"] = Field(
+        "province", description="Theo tỉnh, xã (2025) hoặc huyện (trước 2025) / by province, 2025 commune or "
+                                "pre-2025 district")
+    plan: str | None = Field(None, max_length=100, description="Chỉ một quy hoạch (xem /indicators/definitions) / "
+                                                               "one plan only (see /indicators/definitions)")
+    f: Literal["json", "csv"] | None = Field(None, description="json (mặc định) hoặc bảng csv / json (default) or "
+                                                               "the table as csv")
+    lang: Lang = _LANG
+
+
+class IndicatorDefinitionsParams(Strict):
+    """GET /indicators/definitions: the entries of the indicators file."""
+
+    plan: str | None = Field(None, max_length=100, description="Chỉ một quy hoạch / one plan only")
+    lang: Lang = _LANG
+
+
 class YearlyReportParams(Strict):
     """GET /reports/yearly: the yearly supervision report of one year, as PDF or its tables as XLSX."""
 

@@ -48,6 +48,8 @@ DEFAULT_LANES = {
     # grid analyses (network coverage, site suggestions): a second or so of numpy over a few million cells and
     # 100–300 MB each, so one at a time (the other core stays with the reads), a few waiting
     "analysis": LaneSize(workers=1, queue=8),
+    # plan indicators: milliseconds of numpy warm, but a past day may rebuild layers from the store's revisions
+    "indicators": LaneSize(workers=2, queue=16),
 }
 RETRY_AFTER_SECONDS = 5
 

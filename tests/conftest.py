@@ -43,16 +43,17 @@ def prepared_cache_of_the_session(tmp_path_factory) -> Iterator[Path]:
 @pytest.fixture(scope="module")
 def small_app(tmp_path_factory):
     """The app over the small hand-made world (tests/small_world.py), with a store of its own and an admin token;
-    the `draft_plan` layer is internal; one base map, `raster` (tests/basemap_files.py)."""
+    the `draft_plan` layer is internal; one base map, `raster` (tests/basemap_files.py); the shipped indicators."""
     from api.app import create_app
     from geo.basemaps import open_basemaps
+    from layers.indicators import load_indicators
     from layers.revisions import Store
     from tests import basemap_files, small_world
 
     store = Store(tmp_path_factory.mktemp("small-store"))
     basemaps = open_basemaps([basemap_files.raster_mbtiles(tmp_path_factory.mktemp("basemap") / "raster.mbtiles")])
     app = create_app(small_world.dataset(), small_world.RULES, store=store, admin_token=ADMIN_TOKEN,
-                     basemaps=basemaps)
+                     basemaps=basemaps, indicators=load_indicators(REPO / "data" / "indicators.yaml"))
     app.state.workspace.set_internal("draft_plan", True, "test")
     return app
 

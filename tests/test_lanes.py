@@ -39,6 +39,7 @@ LANE_REQUESTS: dict[str, tuple[str, str, dict]] = {  # a request of each lane, t
     "basemaps": ("GET", "/basemaps/raster/{}/{}/{}".format(9, *tiles_over(RASTER_BOUNDS, 9)[0]), {}),
     "terrain": ("GET", "/terrain", {}),
     "analysis": ("GET", "/analysis/coverage?network=fuel&distance_m=3000&overlay=false", {}),
+    "indicators": ("GET", "/indicators?date=2025-12-31&by=commune", {}),
 }
 
 

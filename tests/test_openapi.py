@@ -27,7 +27,8 @@ ISSUE_PATHS = {"/collections/{collectionId}/imports", "/collections/{collectionI
                "/collections/{collectionId}/revisions/{revisionId}/rollback", "/collections/{collectionId}/settings",
                "/proposals", "/proposals/{proposalId}/status", "/users", "/checks", "/rules", "/exports/data",
                "/exports/map", "/exports/offline-map", "/search", "/suggestions", "/analysis/coverage",
-               "/analysis/coverage/distance.tif", "/terrain", "/terrain/dem", "/terrain/slope.tif"}
+               "/analysis/coverage/distance.tif", "/terrain", "/terrain/dem", "/terrain/slope.tif", "/indicators",
+               "/indicators/definitions"}
 
 
 @pytest.fixture(scope="module")
