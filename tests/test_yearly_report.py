@@ -233,7 +233,8 @@ def test_the_route_through_a_real_server(tmp_path, book):
             assert refused.status_code == 400, (bad, refused.text)
             assert refused.headers["content-type"].startswith("application/problem+json")
         refused = httpx.get(f"{served.url}/reports/yearly", params={"year": year + 1}, timeout=30).json()
-        assert "2021" in refused["detail"] and "Năm báo cáo" in refused["detail"]
+        assert "2021" in refused["detail"] and "Năm báo cáo" in refused["detail_vi"]
+        assert refused["code"] == "YearOutOfRange" and refused["last"] == year
 
 
 def test_the_command_writes_the_pdf_and_the_tables(tmp_path):
