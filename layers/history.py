@@ -71,9 +71,7 @@ class History:
         heads = store.heads()
         layers: dict[str, Layer] = {}
         revisions: dict[str, int | None] = {}
-        for layer_id in list(current.layers) + [k for k in ws.base.layers if k not in current.layers]:
-            if layer_id not in current.layers:
-                continue  # hidden from this caller (or removed): not part of their day either
+        for layer_id in current.layers:  # a layer hidden from this caller is not part of their day either
             head = heads.get(layer_id)
             revision = None if head is None else self._last_by(layer_id, cutoff)
             if revision is None:

@@ -10,8 +10,10 @@ synthetic — as checks do.  `inputs` names the layers and revisions each answer
 
 from __future__ import annotations
 
+import copy
 import csv
 import datetime as dt
+import hashlib
 import io
 import math
 from collections import Counter
@@ -56,8 +58,10 @@ UNIT_NOTES = {
     "district": {"vi": "Huyện/thành phố trước 1/7/2025 (với ngày sau đó: các huyện của ngày 30/6/2025)",
                  "en": "Pre-2025 districts (for later days: the districts of 30 June 2025)"},
 }
-JOIN_NOTE = {"vi": "Đối tượng thuộc đơn vị chứa điểm đại diện của nó",
-             "en": "A feature belongs to the unit its representative point lies in"}
+JOIN_NOTE = {"vi": "Đối tượng thuộc đơn vị chứa điểm đại diện của nó; đường dây: phần chiều dài nằm trong đơn vị",
+             "en": "A feature belongs to the unit its representative point lies in; lines: the length inside it"}
+AREA_NOTE = {"vi": "{n} đối tượng không ghi diện tích: tính theo diện tích hình học (VN-2000)",
+             "en": "{n} feature(s) without a recorded area: their outline's area (VN-2000) is counted"}
 DISTRICT_POPULATION_NOTE = {"vi": "Chưa có số dân theo huyện trước 2025: mật độ theo dân số để trống",
                             "en": "No population per pre-2025 district: densities per people are left empty"}
 
@@ -185,27 +189,25 @@ def _named(exc: ValidationError, doc: object) -> str:
 # -- units -------------------------------------------------------------------------------------------------------
 class Units:
     """The units figures are grouped by on a day: rows of the communes or districts layer, their codes, names,
-    population and area, and the STRtree their features are joined with."""
+    population and area, and the STRtree their features are joined with.  Made once per set of units in force
+    (kept in the unit layer's cache: every day between two boundary changes shares it)."""
 
-    def __init__(self, by: str, layer: Layer, day: dt.date) -> None:
-        self.by, self.layer, self.day = by, layer, day
-        self.rows = np.flatnonzero(layer.valid_on(day))
-        if len(self.rows) == 0:  # a planner's undated unit layer: all of it
-            self.rows = np.arange(len(layer))
-        self.key = (layer.id, layer_fingerprint(layer), day.isoformat())
-        self.geoms = layer.frame.geometry.to_numpy()[self.rows]
+    def __init__(self, by: str, layer: Layer, day: dt.date, rows: np.ndarray) -> None:
+        self.by, self.layer, self.day, self.rows = by, layer, day, rows
+        self.key = (layer.id, layer_fingerprint(layer), hashlib.blake2b(rows.tobytes(), digest_size=8).hexdigest())
+        self.geoms = layer.frame.geometry.to_numpy()[rows]
         self.tree = shapely.STRtree(self.geoms)
-        self.codes = _texts(layer, "code", self.rows)
-        self.names = _texts(layer, "name", self.rows)
-        self.population = _numbers(layer, "population", self.rows)
-        self.area_km2 = _numbers(layer, "area_km2", self.rows)
+        self.codes = _texts(layer, "code", rows)
+        self.names = _texts(layer, "name", rows)
+        self.population = _numbers(layer, "population", rows)
+        self.area_km2 = _numbers(layer, "area_km2", rows)
 
     def __len__(self) -> int:
         return len(self.rows)
 
     def index_of(self, layer: Layer) -> np.ndarray:
         """Per feature of `layer`: the index of the unit its representative point lies in (-1: none); computed
-        once per layer revision and unit day (kept in the layer's cache)."""
+        once per layer revision and set of units (kept in the layer's cache)."""
         key = ("unit_index",) + self.key
         found = layer.cache.get(key)
         if found is None:
@@ -220,6 +222,19 @@ class Units:
             layer.cache[key] = found
         return found
 
+    def lengths_of(self, layer: Layer) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The parts of `layer`'s lines inside each unit, as (feature, unit, km) triples: a line crossing units
+        counts in each for the length inside it (computed once per layer revision and set of units)."""
+        key = ("unit_lengths",) + self.key
+        found = layer.cache.get(key)
+        if found is None:
+            geoms = layer.frame.geometry.to_numpy()
+            feature, unit = self.tree.query(geoms, predicate="intersects")
+            parts = shapely.intersection(geoms[feature], self.geoms[unit])
+            km = shapely.length(to_metres(parts)) / M_PER_KM
+            found = layer.cache[key] = (feature, unit, km)
+        return found
+
 
 def units_of(dataset: Dataset, by: str, day: dt.date) -> Units | None:
     """The units of `by` for `day`: communes in force on the day (those of the reform day for earlier days),
@@ -230,7 +245,17 @@ def units_of(dataset: Dataset, by: str, day: dt.date) -> Units | None:
     layer = dataset.get(layer_id)
     if layer is None:
         raise BadRequest(f"the data has no {layer_id} layer to group by", f"Dữ liệu không có lớp {layer_id}")
-    return dataset.derived(("units", by, unit_day.isoformat()), lambda ds: Units(by, layer, unit_day))
+    rows = np.flatnonzero(layer.valid_on(unit_day))
+    if len(rows) == 0:  # a planner's undated unit layer: all of it
+        rows = np.arange(len(layer))
+    key = ("indicator_units", by, rows.tobytes())
+    found = layer.cache.get(key)
+    if found is None:
+        found = layer.cache[key] = Units(by, layer, unit_day, rows)
+    if found.day != unit_day:  # the same units, asked about another day: say which day they are of
+        found = copy.copy(found)
+        found.day = unit_day
+    return found
 
 
 def _columns(layer: Layer) -> frozenset[str]:
@@ -291,6 +316,7 @@ def _weights(layer: Layer, measure: Measure) -> np.ndarray | None:
             if missing.any():  # no recorded area: the geometry's, in VN-2000 (a point's is 0)
                 values[missing] = shapely.area(_metric(layer)[missing]) / M2_PER_HA
             layer.cache[key] = values
+            layer.cache[("indicator_area_missing", name)] = missing
         return layer.cache[key]
     return None
 
@@ -361,6 +387,7 @@ class Figures:
         self.mix: dict[str, int] = {}
         self.searched = False  # nothing counted: the accuracy is that of the features looked through
         self.missing: str | None = None
+        self.area_from_geometry = 0  # sum_area_ha: counted features whose area is their outline's
         measure = ind.measure
         layer = dataset.get(measure.layer)
         if layer is None:
@@ -372,11 +399,19 @@ class Figures:
             return
         weights = _weights(layer, measure)
         total = _total(mask, weights)
+        if measure.aggregate == "sum_area_ha":
+            missing = layer.cache[("indicator_area_missing", measure.field or "area_ha")]
+            self.area_from_geometry = int((mask & missing).sum())
         if measure.aggregate in ADDITIVE:
             self.value = total
         else:
             self.value = float(_density(np.array([total]), measure.aggregate, None, province)[0])
-        if units is not None:
+        if units is not None and measure.aggregate == "length_km":
+            feature, unit, km = units.lengths_of(layer)
+            inside = mask[feature]
+            self.units = np.bincount(unit[inside], weights=km[inside], minlength=len(units)).astype(float)
+            self.unassigned = total - float(self.units.sum())
+        elif units is not None:
             counts = _per_unit(mask, weights, units.index_of(layer), len(units))
             self.units = counts if measure.aggregate in ADDITIVE else _density(counts, measure.aggregate, units,
                                                                                 province)
@@ -483,6 +518,9 @@ def _indicator_doc(ind: Indicator, now: Figures, old: Figures | None, units: Uni
         "indicative": bool(set(now.mix) & set(ILLUSTRATIVE)),
         "honesty_note": _honesty(now) if now.missing is None else MISSING_NOTES[now.missing],
         "unassigned": _num(now.unassigned),
+        "area_from_geometry": now.area_from_geometry if ind.measure.aggregate == "sum_area_ha" else None,
+        "measure_note": {k: v.format(n=now.area_from_geometry) for k, v in AREA_NOTE.items()}
+        if now.area_from_geometry else None,
         "by_unit": None,
     }
     if units is not None:

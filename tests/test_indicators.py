@@ -64,6 +64,8 @@ def test_counts_and_areas_match_the_data_read_independently(dataset, book):
         part = parks[parks.status == status]
         assert got[f"parks.{status}.count"]["value"] == len(part)
         assert got[f"parks.{status}.area_ha"]["value"] == pytest.approx(part.ha.sum(), abs=1e-2)
+        assert got[f"parks.{status}.area_ha"]["area_from_geometry"] == part.area_ha.isna().sum()
+        assert (got[f"parks.{status}.area_ha"]["measure_note"] is None) == (not part.area_ha.isna().any())
     stations = _read("fuel_stations")
     assert got["fuel.existing.count"]["value"] == (stations.status == "existing").sum()
     assert got["fuel.planned.count"]["value"] == (stations.status == "planned").sum()

@@ -26,11 +26,13 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from api.app import create_app
 from layers.accounts import add_user
+from layers.indicators import load_indicators
 from layers.revisions import Store
 from tests import small_world
-from tests.conftest import ADMIN_TOKEN
+from tests.conftest import ADMIN_TOKEN, REPO
 
 SEED = 20261130
+INDICATORS = REPO / "data" / "indicators.yaml"
 CI_EXAMPLES = 5
 EXAMPLES = int(os.environ.get("PLANMAP_SCHEMATHESIS_EXAMPLES", str(CI_EXAMPLES)))  # fuzzed requests per operation
 EVERY_COLLECTION = EXAMPLES > CI_EXAMPLES
@@ -59,9 +61,11 @@ def config() -> SchemathesisConfig:
 
 @pytest.fixture(scope="module")
 def fuzz_app(tmp_path_factory):
-    """The small world served with a store of its own (the planner's writes land there), `draft_plan` internal."""
+    """The small world served with a store of its own (the planner's writes land there), `draft_plan` internal,
+    with the shipped indicators."""
     store = Store(tmp_path_factory.mktemp("fuzz-store"))
-    app = create_app(small_world.dataset(), small_world.RULES, store=store, admin_token=ADMIN_TOKEN)
+    app = create_app(small_world.dataset(), small_world.RULES, store=store, admin_token=ADMIN_TOKEN,
+                     indicators=load_indicators(INDICATORS))
     app.state.workspace.set_internal("draft_plan", True, "test")
     return app
 
