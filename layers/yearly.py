@@ -9,6 +9,7 @@ and planmap's version.  web/yearly renders the document as PDF and XLSX.
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import hashlib
 
@@ -70,10 +71,36 @@ def _layers(source, result: dict, sees_internal: bool) -> list[dict]:
     return out
 
 
+def month_ends(day: dt.date, since: dt.date) -> list[dt.date]:
+    """The dates of the course over the year: the comparison date, each month's last day before `day`, and `day`."""
+    out = [since]
+    for month in range(1, day.month + 1):
+        end = dt.date(day.year, month, calendar.monthrange(day.year, month)[1])
+        out.append(min(end, day))
+    return out
+
+
+def course(source, book: IndicatorBook, day: dt.date, since: dt.date, sees_internal: bool = False) -> dict:
+    """The province's indicators at each month's end of the year (GET /indicators?date=… for each), and the
+    revision of every layer on each of those dates, so that each point of the report's charts can be traced."""
+    dates = month_ends(day, since)
+    values: dict[str, list[float | None]] = {}
+    revisions: dict[str, list[int | None]] = {}
+    for k, when in enumerate(dates):
+        doc = compute(source, book, when, by="province", sees_internal=sees_internal)
+        for ind in doc["indicators"]:
+            values.setdefault(ind["id"], [None] * len(dates))[k] = ind["value"]
+        for layer_id, revision in doc["inputs"]["revisions_on_date"].items():
+            revisions.setdefault(layer_id, [None] * len(dates))[k] = revision
+    return {"dates": [d.isoformat() for d in dates], "values": values, "revisions": revisions}
+
+
 def yearly_report(source, book: IndicatorBook, year: int, *, today: dt.date | None = None,
                   book_name: str = "indicators.yaml", sees_internal: bool = False) -> dict:
     """The report's document for `year`: `communes` and `districts` are GET /indicators' answers (by 2025 commune
     and by pre-2025 district, with the change since the previous year's end); `layers` the traceability rows.
+
+    `course`: the province's figures at each month's end (see `course`).
 
     `source`: a Workspace (each date sees the layers at their revision of that day) or a Dataset."""
     today = today or province_today()
@@ -83,4 +110,5 @@ def yearly_report(source, book: IndicatorBook, year: int, *, today: dt.date | No
     return {"year": year, "date": day.isoformat(), "since": since.isoformat(), "made": today.isoformat(),
             "communes": communes, "districts": districts,
             "book": {"name": book_name, "fingerprint": book_fingerprint(book)},
-            "layers": _layers(source, communes, sees_internal)}
+            "layers": _layers(source, communes, sees_internal),
+            "course": course(source, book, day, since, sees_internal)}

@@ -26,7 +26,15 @@ from tests import pdf
 from tests.conftest import REPO, new_planner, served_with_store
 from web.yearly import plan_maps, yearly_pdf, yearly_xlsx
 from web.yearly.texts import HONESTY_MARK, fmt_change, fmt_number, fmt_percent
-from web.yearly.xlsx import HEADER_ROW, SOURCES_SHEET, UNITS_SHEET, plan_columns, sheet_name
+from web.yearly.xlsx import (
+    COURSE_SHEET,
+    HEADER_ROW,
+    SOURCES_SHEET,
+    UNITS_SHEET,
+    course_columns,
+    plan_columns,
+    sheet_name,
+)
 
 BOOK_PATH = REPO / "data" / "indicators.yaml"
 CLUSTERS = "industrial_clusters"
@@ -150,6 +158,10 @@ def test_the_pdf_names_its_sources_and_every_layer_revision(edited, book, report
         assert since[layer["id"]] in text
     assert inputs["revisions_on_date"][CLUSTERS] is not None
     assert book_fingerprint(book) in text and inputs["planmap_version"] in text
+    # the charts over the year: the clusters' revision at each month's end, the edit's on the last date only
+    dates = report["course"]["dates"]
+    shown = " ".join(["dữ liệu gốc"] * (len(dates) - 1) + [f"#{inputs['revisions_on_date'][CLUSTERS]}"])
+    assert f"{CLUSTERS} {shown}" in text
 
 
 def _rows(sheet, columns: list[str]) -> list[dict]:
@@ -164,7 +176,7 @@ def test_the_xlsx_cells_are_the_apis_numbers(edited, book, report):
     api = _api(ws, book, report)
     day, since = report["date"], report["since"]
     columns = plan_columns(day, since)
-    taken = {UNITS_SHEET.lower(), SOURCES_SHEET.lower()}
+    taken = {UNITS_SHEET.lower(), SOURCES_SHEET.lower(), COURSE_SHEET.lower()}
     for plan in api["plans"]:
         rows = {r["Mã chỉ tiêu"]: r for r in _rows(wb[sheet_name(plan["title"]["vi"], taken)], columns)}
         mine = [i for i in api["indicators"] if i["plan"] == plan["id"]]
@@ -194,6 +206,17 @@ def test_the_xlsx_cells_are_the_apis_numbers(edited, book, report):
         assert layers[layer["id"]][4] == layer["fingerprint"]
     assert ["Tệp chỉ tiêu", "indicators.yaml", book_fingerprint(book)] == \
         [r for r in sources if r[0] == "Tệp chỉ tiêu"][0][:3]
+    course = [[c.value for c in row] for row in wb[COURSE_SHEET].iter_rows(min_row=HEADER_ROW + 1)]
+    assert [c.value for c in wb[COURSE_SHEET][HEADER_ROW]] == course_columns(report)
+    figures = {r[0]: r[3:] for r in course if r[0] and "." in r[0]}
+    revisions = {r[1]: r[3:] for r in course if r[0] == "Lớp dữ liệu"}
+    for k, when in enumerate(report["course"]["dates"]):  # each point is GET /indicators' figure of that day
+        doc = compute(ws, book, dt.date.fromisoformat(when), by="province")
+        for ind in doc["indicators"]:
+            assert figures[ind["id"]][k] == (pytest.approx(ind["value"]) if ind["value"] is not None else None)
+        for layer_id, revision in doc["inputs"]["revisions_on_date"].items():
+            assert revisions[layer_id][k] == (revision if revision is not None else "dữ liệu gốc")
+    assert revisions[CLUSTERS][0] == "dữ liệu gốc" and isinstance(revisions[CLUSTERS][-1], int)
 
 
 def test_the_route_through_a_real_server(tmp_path, book):

@@ -11,6 +11,8 @@ import io
 import textwrap
 from collections.abc import Callable
 
+from matplotlib.ticker import FuncFormatter
+
 from geo.cancel import checkpoint
 from layers.provenance import ACCURACY_LABELS
 from layers.report import DISCLAIMER
@@ -39,6 +41,9 @@ CHART_UNITS = 15
 # Colours of the charts and the table (the department's print palette, as in web/reports.py).
 INK, MUTED, GOOD, WARN, BAR, BAR_SINCE = "#1f2933", "#555555", "#1a7f37", "#8a5300", "#2f6fb0", "#b8c7d9"
 HEAD_FILL, RULE = "#eef2f5", "#bbbbbb"
+# The course over the year: at most this many indicators of a plan, drawn side by side (those that changed first,
+# then those with a target).
+COURSE_PANELS = 4
 # The plan maps of the current state (presets of web/print_styles.json), each on an A4 landscape page.
 MAP_PRESETS = ("cluster-plan-2030", "overview")
 MAP_DPI = 150  # the sheet's smallest text (6 pt) stays legible in print; about 0.6 MB of PNG a map
@@ -179,6 +184,45 @@ def _progress_chart(pages: _Pages, indicators: list[dict], lang: str) -> None:
     pages.y += height + 2
 
 
+def _course_chart(pages: _Pages, report: dict, indicators: list[dict], lang: str) -> None:
+    """Small multiples: the province's value of a few indicators at each month's end of the year."""
+    course = report.get("course") or {}
+    series = course.get("values") or {}
+    chosen = [i for i in indicators if i["id"] in series and len({v for v in series[i["id"]] if v is not None}) > 1]
+    chosen += [i for i in indicators if i["id"] in series and i.get("target") is not None and i not in chosen]
+    chosen = chosen[:COURSE_PANELS]
+    if not chosen:
+        return
+    height = 40.0
+    pages.need(height + 8)
+    pages.text(MARGIN_MM, pages.y, T["course_chart"][lang].format(since=fmt_day(course["dates"][0]),
+                                                                    day=fmt_day(course["dates"][-1])), 8.5,
+               weight="bold")
+    pages.y += 5
+    dates = course["dates"]
+    xs = list(range(len(dates)))
+    labels = [f"{d[8:10]}/{d[5:7]}" for d in dates]
+    width = (PAGE_W_MM - 2 * MARGIN_MM) / COURSE_PANELS
+    for k, ind in enumerate(chosen):
+        ax = pages.axes(MARGIN_MM + k * width + 9, pages.y + 7, width - 13, height - 24)
+        values = series[ind["id"]]
+        ax.plot(xs, [v if v is not None else float("nan") for v in values], marker="o", ms=2, lw=1,
+                color=WARN if is_marked(ind) else BAR)
+        if ind.get("target") is not None:
+            ax.axhline(ind["target"], color=GOOD, lw=0.8, ls="--")
+        ax.set_xticks(xs[::3] if len(xs) > 6 else xs, labels[::3] if len(xs) > 6 else labels)
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt_number(round(v, 2), lang)))
+        _style(ax, 5.5)
+        title = textwrap.wrap(ind["title"][lang], 30)[:2]
+        for j, row in enumerate(title):
+            pages.text(MARGIN_MM + k * width + 1, pages.y + j * 2.8, row, 6.5)
+        pages.text(MARGIN_MM + k * width + 1, pages.y + height - 10,
+                   f"{ind['unit'][lang]}" + (f" · {T['col_target'][lang].lower()} {fmt_number(ind['target'], lang)}"
+                                             if ind.get("target") is not None else "")
+                   + (f" {HONESTY_MARK}" if is_marked(ind) else ""), 6, color=MUTED)
+    pages.y += height
+
+
 def _unit_chart(pages: _Pages, report: dict, indicators: list[dict], lang: str) -> None:
     """Grouped bars of the plan's first indicator that changed by unit (else its first by-unit one): the units
     that changed most, then those with the largest values, at the comparison date and at the year's end."""
@@ -278,6 +322,7 @@ def _plan_section(pages: _Pages, report: dict, number: int, plan: dict, lang: st
         pages.para(f"* {CONFIDENCE['not_sourced'][lang]}", 7.5, color=WARN, gap=0.5)
     pages.y += 2
     _progress_chart(pages, indicators, lang)
+    _course_chart(pages, report, indicators, lang)
     _unit_chart(pages, report, indicators, lang)
     pages.y += 4
 
@@ -354,6 +399,29 @@ def _traceability(pages: _Pages, report: dict, lang: str) -> None:
              (T["computed"][lang], inputs.get("computed_at") or "—")]
     for label, value in facts:
         pages.para(f"{label}: {value}", 8, width=120, gap=0.5)
+    _course_revisions(pages, report, lang)
+
+
+def _course_revisions(pages: _Pages, report: dict, lang: str) -> None:
+    """The revision of each layer at every date of the course over the year (the charts' points)."""
+    course = report.get("course") or {}
+    if not course:
+        return
+    pages.y += 3
+    pages.need(20)
+    pages.text(MARGIN_MM, pages.y, T["course_trace"][lang], 9, weight="bold")
+    pages.y += 5
+    stored = {k: v for k, v in course["revisions"].items() if any(r is not None for r in v)}
+    if not stored:
+        pages.para(T["course_shipped"][lang], 8, width=120)
+        return
+    dates = course["dates"]
+    width = (PAGE_W_MM - 2 * MARGIN_MM - 32) / len(dates)
+    columns = [(T["col_layer"][lang], 32, "left"), *[(f"{d[8:10]}/{d[5:7]}", width, "right") for d in dates]]
+    rows = [[layer_id, *[T["shipped"][lang] if r is None else f"#{r}" for r in revs]]
+            for layer_id, revs in stored.items()]
+    _table(pages, columns, rows, size=6)
+    pages.para(T["course_others"][lang], 7.5, width=130, color=MUTED)
 
 
 def plan_maps(dataset, lang: str = "vi", today=None) -> list[tuple[str, bytes]]:

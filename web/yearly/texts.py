@@ -30,6 +30,16 @@ T = {
     "col_year": {"vi": "Năm", "en": "Year"}, "col_progress": {"vi": "Tiến độ", "en": "Progress"},
     "col_accuracy": {"vi": "Độ chính xác", "en": "Accuracy"},
     "progress_chart": {"vi": "Tiến độ so với mục tiêu (%)", "en": "Progress against the target (%)"},
+    "course_chart": {"vi": "Diễn biến trong năm (toàn tỉnh, cuối mỗi tháng, {since}–{day})",
+                     "en": "Over the year (province, each month's end, {since}–{day})"},
+    "course_trace": {"vi": "Phiên bản các lớp tại các ngày của biểu đồ diễn biến",
+                     "en": "The layers' revisions on the dates of the charts over the year"},
+    "course_shipped": {"vi": "Không lớp nào có phiên bản được lưu đến các ngày này: mọi điểm của biểu đồ tính từ dữ "
+                             "liệu gốc.",
+                       "en": "No layer had a stored revision by these dates: every point of the charts comes from the "
+                             "shipped data."},
+    "course_others": {"vi": "Các lớp khác: dữ liệu gốc tại mọi ngày.",
+                      "en": "The other layers: the shipped data on every date."},
     "by_unit_chart": {"vi": "{title} theo {units}: {since} và {day}",
                       "en": "{title} by {units}: {since} and {day}"},
     "communes": {"vi": "xã, phường (từ 1/7/2025)", "en": "commune (since 1 July 2025)"},

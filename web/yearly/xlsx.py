@@ -21,6 +21,7 @@ SHEET_NAME_CHARS = 31  # Excel's limit on a sheet's name
 HEADER_ROW = 4  # rows 1–2: the sheet's title and dates; the table's header on row 4, its rows from 5
 SOURCES_SHEET = "Nguồn - Sources"  # "/" is not allowed in a sheet's name
 UNITS_SHEET = "Theo đơn vị"
+COURSE_SHEET = "Diễn biến trong năm"
 BOLD = Font(bold=True)
 HEAD_FILL = PatternFill("solid", fgColor="EEF2F5")
 WARN = Font(color="8A5300")
@@ -84,7 +85,7 @@ def yearly_xlsx(report: dict) -> bytes:
     day, since = report["date"], report["since"]
     dates = f"Số liệu tính đến ngày {fmt_day(day)}; so sánh với ngày {fmt_day(since)}; lập ngày " \
             f"{fmt_day(report['made'])}"
-    taken = {UNITS_SHEET.lower(), SOURCES_SHEET.lower()}
+    taken = {UNITS_SHEET.lower(), SOURCES_SHEET.lower(), COURSE_SHEET.lower()}
     for plan in report["communes"]["plans"]:
         ws = _sheet(wb, sheet_name(plan["title"]["vi"], taken), f"{plan['title']['vi']} — năm {report['year']}",
                     dates, plan_columns(day, since))
@@ -116,10 +117,38 @@ def yearly_xlsx(report: dict) -> bytes:
                     ws.cell(r, c, value)
                 r += 1
     _widths(ws, [30, 14, 26, 26, 44, 14, 14, 14, 10])
+    _course_sheet(wb, report, dates)
     _sources_sheet(wb, report, dates)
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+def course_columns(report: dict) -> list[str]:
+    return ["Mã chỉ tiêu", "Chỉ tiêu", "Đơn vị", *[fmt_day(d) for d in report["course"]["dates"]]]
+
+
+def _course_sheet(wb: Workbook, report: dict, dates: str) -> None:
+    """The province's figures at each month's end, and below them the revision of each layer on those dates."""
+    course = report.get("course")
+    if not course:
+        return
+    ws = _sheet(wb, COURSE_SHEET, f"Diễn biến trong năm {report['year']} (toàn tỉnh, cuối mỗi tháng)", dates,
+                course_columns(report))
+    r = HEADER_ROW + 1
+    for ind in report["communes"]["indicators"]:
+        for c, value in enumerate([ind["id"], ind["title"]["vi"], ind["unit"]["vi"],
+                                   *course["values"].get(ind["id"], [])], start=1):
+            ws.cell(r, c, value)
+        r += 1
+    r += 1
+    ws.cell(r, 1, "Phiên bản các lớp tại các ngày trên").font = BOLD
+    r += 1
+    for layer_id, revisions in course["revisions"].items():
+        for c, value in enumerate(["Lớp dữ liệu", layer_id, "", *[_revision(v) for v in revisions]], start=1):
+            ws.cell(r, c, value)
+        r += 1
+    _widths(ws, [26, 44, 14, *[11] * len(course["dates"])])
 
 
 def _sources_sheet(wb: Workbook, report: dict, dates: str) -> None:
