@@ -805,10 +805,10 @@ def serve(data: Path, catalog: Path, host: str, port: int, rules: Path, log_leve
 
     basemaps = open_basemaps(basemap_specs)  # before the layers load: a file that cannot be served stops here
     _terrain(dem)  # so does an elevation model that is not one
+    indicator_book = _indicators(indicators_path)  # and an indicators file with a bad entry
     cache = None if no_cache else _cache(cache_dir)
     dataset = _load(data, catalog, cache)
     rulebook = _rules(rules)
-    indicator_book = _indicators(indicators_path)
     # Light reads hand the GIL back and forth at every socket and thread hop; with Python's default 5 ms switch
     # interval each hop may wait that long behind a thread that computes (an import, an edit, a check).
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)

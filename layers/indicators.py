@@ -31,7 +31,7 @@ from layers.admin import COMMUNES, DISTRICTS, PROVINCE, commune_day, district_da
 from layers.dataset import Dataset, Layer
 from layers.history import DayDataset, dataset_on
 from layers.inputs import inputs_record, layer_fingerprint
-from layers.provenance import weakest
+from layers.provenance import is_accuracy, weakest
 from layers.report import ILLUSTRATIVE
 from layers.rules import Bilingual, InForce
 
@@ -51,7 +51,8 @@ HONESTY = {
     "vi": "Số liệu mang tính minh họa: tính từ {n} đối tượng {what} — không phải số liệu chính thức",
     "en": "Illustrative figure: computed from {n} {what_en} feature(s) — not an official figure",
 }
-ILLUSTRATIVE_LABELS = {"schematic": ("sơ đồ", "schematic"), "synthetic": ("giả lập", "synthetic")}
+ILLUSTRATIVE_LABELS = {"schematic": ("sơ đồ", "schematic"), "synthetic": ("giả lập", "synthetic"),
+                       "unknown": ("chưa rõ độ chính xác", "of unknown accuracy")}  # unknown counts as the weakest
 UNIT_NOTES = {
     "commune": {"vi": "Xã/phường theo sắp xếp từ 1/7/2025 (với ngày trước đó: các xã của ngày 1/7/2025)",
                 "en": "Communes of the 2025 reorganisation (for earlier days: the communes of 1 July 2025)"},
@@ -197,6 +198,7 @@ class Units:
         self.key = (layer.id, layer_fingerprint(layer), hashlib.blake2b(rows.tobytes(), digest_size=8).hexdigest())
         self.geoms = layer.frame.geometry.to_numpy()[rows]
         self.tree = shapely.STRtree(self.geoms)
+        self.ids = layer.fids[rows].tolist()  # the unit's feature id in its layer (the map zooms to it)
         self.codes = _texts(layer, "code", rows)
         self.names = _texts(layer, "name", rows)
         self.population = _numbers(layer, "population", rows)
@@ -422,12 +424,12 @@ class Figures:
         if not len(counted):
             counted = accuracy[layer.valid_on(day)]
             self.searched = True
-        self.mix = dict(Counter(str(a) for a in counted.tolist()))
+        self.mix = dict(Counter(a if is_accuracy(a) else "unknown" for a in counted.tolist()))
         self.accuracy = weakest(counted.tolist())
 
 
 def _honesty(fig: Figures) -> dict | None:
-    illustrative = {k: n for k, n in fig.mix.items() if k in ILLUSTRATIVE}
+    illustrative = {k: n for k, n in fig.mix.items() if k in ILLUSTRATIVE or k == "unknown"}
     if not illustrative:
         return None
     n = sum(illustrative.values())
@@ -469,6 +471,8 @@ def compute(source, book: IndicatorBook, day: dt.date, by: str = "province", sin
         out_indicators.append(_indicator_doc(ind, now, old, units))
     layer_ids = list(dict.fromkeys(i.measure.layer for i in indicators))
     unit_layers = [units.layer.id] if units is not None else []
+    if any(i.measure.aggregate not in ADDITIVE for i in indicators):  # densities: the communes' people and area
+        unit_layers.append(COMMUNES)
     plans = [p for p in book.plans if plan is None or p.id == plan]
     return {
         "date": day.isoformat(), "since": since.isoformat() if since else None, "by": by, "lang": lang,
@@ -486,7 +490,7 @@ def _inputs(then: DayDataset, before: DayDataset | None, layer_ids: list[str], d
             since: dt.date | None, by: str, plan: str | None) -> dict:
     """What the figures rest on: the layers of the day (with their store revisions) and, for `since`, those of
     that day."""
-    present = [k for k in layer_ids if k in then.dataset.layers or k != PROVINCE]
+    present = list(dict.fromkeys(k for k in layer_ids if k in then.dataset.layers or k != PROVINCE))
     record = inputs_record(then.dataset, present, day, {"date": day.isoformat(),
                                                         "since": since.isoformat() if since else None,
                                                         "by": by, "plan": plan})
@@ -515,7 +519,7 @@ def _indicator_doc(ind: Indicator, now: Figures, old: Figures | None, units: Uni
         "target_confidence": ind.target_confidence,
         "accuracy": now.accuracy, "accuracy_mix": now.mix,
         "accuracy_of": "searched" if now.searched else "counted",
-        "indicative": bool(set(now.mix) & set(ILLUSTRATIVE)),
+        "indicative": now.accuracy in ILLUSTRATIVE,
         "honesty_note": _honesty(now) if now.missing is None else MISSING_NOTES[now.missing],
         "unassigned": _num(now.unassigned),
         "area_from_geometry": now.area_from_geometry if ind.measure.aggregate == "sum_area_ha" else None,
@@ -528,7 +532,8 @@ def _indicator_doc(ind: Indicator, now: Figures, old: Figures | None, units: Uni
         for i in range(len(units)):
             v = _num(now.units[i]) if now.units is not None else None
             s = _num(old.units[i]) if old is not None and old.units is not None else None
-            rows.append({"code": units.codes[i], "name": units.names[i], "value": v, "value_since": s,
+            rows.append({"id": units.ids[i], "code": units.codes[i], "name": units.names[i], "value": v,
+                         "value_since": s,
                          "change": _num(v - s) if v is not None and s is not None else None})
         doc["by_unit"] = rows
     return doc
@@ -565,7 +570,10 @@ def to_csv(doc: dict) -> bytes:
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
-def definitions(book: IndicatorBook, plan: str | None = None) -> dict:
-    """The file's entries, as GET /indicators/definitions lists them."""
-    return {"plans": [p.model_dump() for p in book.plans if plan is None or p.id == plan],
-            "indicators": [i.model_dump(mode="json", by_alias=True) for i in book.of_plan(plan)]}
+def definitions(book: IndicatorBook, plan: str | None = None, lang: str = "vi") -> dict:
+    """The file's entries, as GET /indicators/definitions lists them (with their titles in `lang` as
+    `title_text`)."""
+    return {"plans": [{**p.model_dump(), "title_text": getattr(p.title, lang)}
+                      for p in book.plans if plan is None or p.id == plan],
+            "indicators": [{**i.model_dump(mode="json", by_alias=True), "title_text": getattr(i.title, lang)}
+                           for i in book.of_plan(plan)]}

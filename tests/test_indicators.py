@@ -122,6 +122,20 @@ def test_units_sum_to_the_province(dataset, book, by):
     assert sum(u["value"] for u in clusters["by_unit"]) > 0.9 * clusters["value"]  # the joins find the units
 
 
+def test_the_units_of_a_day_before_or_after_the_reform_are_named(dataset, book):
+    early = compute(dataset, book, dt.date(2024, 12, 31), by="commune", plan="minerals")
+    assert early["units"]["day"] == "2025-07-01" and early["units"]["count"] == 92  # the first communes
+    late = compute(dataset, book, DAY, by="district", plan="minerals")
+    assert late["units"]["day"] == "2025-06-30" and late["units"]["count"] == 17  # the last districts
+    assert "1/7/2025" in early["units"]["note"]["vi"]
+
+
+def test_an_indicator_out_of_force_is_not_reported(dataset, tmp_path):
+    path = _temp_book(tmp_path, lambda d: d["indicators"][0].update(in_force={"from": "2026-01-01"}))
+    ids = {i["id"] for i in compute(dataset, load_indicators(path), DAY)["indicators"]}
+    assert "parks.count" not in ids and "parks.area_ha" in ids
+
+
 def test_honesty_notes_and_accuracy(dataset, book):
     got = _by_id(compute(dataset, book, DAY))
     clusters = got["clusters.in_plan.count"]  # every cluster of the shipped data is synthetic
@@ -136,6 +150,18 @@ def test_honesty_notes_and_accuracy(dataset, book):
     assert (fuel["honesty_note"] is None) == (not fuel["indicative"])
     assert clusters["target_confidence"] == "secondary" and "222/QĐ-TTg" in clusters["target_basis"]["document"]
     assert "Thái Nguyên cũ" in clusters["target_basis"]["note"]
+
+
+def test_features_of_unknown_accuracy_count_as_the_weakest(dataset, book):
+    """A planner's layer without `accuracy` (or with a word outside the vocabulary) is not taken as exact."""
+    layer = dataset.get("fuel_stations")
+    frame = layer.frame.drop(columns=["accuracy"])
+    ds = Dataset({**dataset.layers, "fuel_stations": layer_from_frame(layer.meta, frame)}, dataset.source,
+                 catalog=dataset.catalog)
+    fuel = _by_id(compute(ds, book, DAY, plan="fuel_network"))["fuel.existing.count"]
+    assert fuel["accuracy_mix"] == {"unknown": fuel["value"]}
+    assert fuel["accuracy"] == "synthetic" and fuel["indicative"]
+    assert "chưa rõ độ chính xác" in fuel["honesty_note"]["vi"]
 
 
 def _temp_book(tmp_path: Path, change) -> Path:
@@ -293,6 +319,14 @@ def test_the_command(tmp_path):
     bad_date = subprocess.run([sys.executable, "-m", "api.cli", "indicators", "--date", "31/12/2025"], cwd=REPO,
                               capture_output=True, text=True, env=_env(tmp_path), timeout=120)
     assert bad_date.returncode != 0
+
+
+def test_serve_refuses_a_bad_indicators_file(tmp_path):
+    path = _temp_book(tmp_path, lambda d: d["indicators"][3]["measure"].update(layer=None))
+    run = subprocess.run([sys.executable, "-m", "api.cli", "serve", "--port", "0", "--indicators", str(path)],
+                         cwd=REPO, capture_output=True, text=True, env=_env(tmp_path), timeout=120)
+    assert run.returncode != 0
+    assert "parks.operating.area_ha" in run.stderr and "measure.layer" in run.stderr
 
 
 def _env(tmp_path: Path) -> dict:

@@ -56,4 +56,4 @@ async def get_indicators(params: QueryOf[IndicatorsParams], book: Indicators, ws
                         "plans and entries of the indicators file: definition, measure, target and its source",
             responses=documented(400, 422, 503, model=IndicatorDefinitions))
 def get_indicator_definitions(params: QueryOf[IndicatorDefinitionsParams], book: Indicators):
-    return json_bytes(orjson.dumps(definitions(book, params.plan)))
+    return json_bytes(orjson.dumps(definitions(book, params.plan, params.lang)))
