@@ -338,7 +338,7 @@ def _map_pages(pages: _Pages, report: dict, maps: list[tuple[str, bytes]], lang:
         image = mpimg.imread(io.BytesIO(png), format="png")
         h_px, w_px = image.shape[:2]
         width = PAGE_H_MM - 20
-        height = min(width * h_px / w_px, PAGE_W_MM - 22)
+        height = min(width * h_px / w_px, PAGE_W_MM - 34)  # room for the caption above the footer
         width = height * w_px / h_px
         ax.imshow(image, extent=(10, 10 + width, 11 + height, 11), interpolation="antialiased")
         ax.set_xlim(0, PAGE_H_MM)

@@ -61,9 +61,13 @@ T = {
               "indicative only. A target without a source document is marked \"not sourced\"."},
     "trace_intro": {
         "vi": "Mọi số liệu của báo cáo được tính bởi planmap (GET /indicators) từ các lớp dưới đây, ở phiên bản có "
-              "hiệu lực vào mỗi ngày; \"dữ liệu gốc\" là bộ dữ liệu đi kèm planmap, chưa có chỉnh sửa nào được lưu.",
+              "hiệu lực vào mỗi ngày; \"dữ liệu gốc\" là bộ dữ liệu đi kèm planmap, chưa có chỉnh sửa nào được lưu. "
+              "Dấu vân tay tính từ mã và khung bao của các đối tượng: sửa thuộc tính (vd. trạng thái) không đổi dấu "
+              "vân tay nhưng luôn tạo phiên bản mới.",
         "en": "Every figure of this report was computed by planmap (GET /indicators) from the layers below, at the "
-              "revision in force on each date; \"shipped\" is planmap's own dataset, with no stored edit."},
+              "revision in force on each date; \"shipped\" is planmap's own dataset, with no stored edit. The "
+              "fingerprint is of the features' ids and extents: an edit of properties (e.g. a status) leaves it as it "
+              "was but always makes a new revision."},
     "col_layer": {"vi": "Lớp dữ liệu", "en": "Layer"}, "col_revision": {"vi": "Phiên bản", "en": "Revision"},
     "col_fingerprint": {"vi": "Dấu vân tay", "en": "Fingerprint"},
     "col_features": {"vi": "Số đối tượng", "en": "Features"},
