@@ -36,6 +36,7 @@ from api.routers import (
     map,
     openapi,
     proposals,
+    reports,
     search,
     styles,
     suggestions,
@@ -60,7 +61,7 @@ from layers.workspace import Workspace
 
 log = logging.getLogger("planmap")
 ROUTERS = (landing, collections, items, edits, imports, openapi, checks, proposals, exports, users, search, map,
-           styles, basemaps, tiles, terrain, analysis, suggestions, indicators, supervision)
+           styles, basemaps, tiles, terrain, analysis, suggestions, indicators, supervision, reports)
 
 
 def create_app(dataset: Dataset, rules: RuleBook | None = None, dem_path: Path | None = None,

@@ -429,6 +429,60 @@ def export_qgis_project_cmd(url: str, out: Path, lang: str, data: Path, catalog:
     click.echo(f"{len(public.layers)} layers from {base} → {out}")
 
 
+@main.command("report", help="The yearly plan supervision report (A4 PDF, Vietnamese): the indicators at 31/12 of "
+                             "--year (this year: today) against the plans' targets and 31/12 of the year before, "
+                             "by commune and district, with charts, the plan maps, sources and the traceability "
+                             "appendix; --xlsx writes its tables for spreadsheets.")
+@click.option("--year", required=True, type=int, help="The year reported, from the plans' first year to this year.")
+@click.option("-o", "--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="The PDF (default: bao-cao-giam-sat-quy-hoach-YEAR.pdf in this folder).")
+@click.option("--xlsx", "xlsx_out", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Also write the tables here (.xlsx).")
+@click.option("--lang", default="vi", type=click.Choice(["vi", "en"]))
+@click.option("--indicators", "indicators_path", type=click.Path(path_type=Path, dir_okay=False),
+              default=DEFAULT_INDICATORS, show_default=True)
+@click.option("--data", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_DATA, show_default=True)
+@click.option("--catalog", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_CATALOG)
+def report_cmd(year: int, out: Path | None, xlsx_out: Path | None, lang: str, indicators_path: Path, data: Path,
+               catalog: Path) -> None:
+    import datetime as dt
+
+    from layers.history import dataset_on, province_today
+    from layers.workspace import Workspace
+    from layers.yearly import report_dates, yearly_report
+    from web.yearly import plan_maps, yearly_pdf, yearly_xlsx
+
+    out = out or Path(f"bao-cao-giam-sat-quy-hoach-{year}.pdf")
+    if out.suffix.lower() != ".pdf":
+        raise click.ClickException("--out must end in .pdf / tệp báo cáo phải có đuôi .pdf")
+    if xlsx_out is not None and xlsx_out.suffix.lower() != ".xlsx":
+        raise click.ClickException("--xlsx must end in .xlsx / tệp bảng phải có đuôi .xlsx")
+    for target in (out, xlsx_out):
+        if target is not None and not target.parent.is_dir():
+            raise click.ClickException(f"folder {target.parent} does not exist / không có thư mục {target.parent}")
+    today = province_today()
+    report_dates(year, today)  # a year out of range stops here, before the data is loaded
+    book = _indicators(indicators_path)
+    if book is None:
+        raise click.ClickException(f"no indicators file at {indicators_path} / không có tệp chỉ tiêu")
+    cache = _cache(cache_folder())
+    ws = Workspace(_load(data, catalog, cache), _store(), cache=cache)
+    report = yearly_report(ws, book, year, today=today, book_name=indicators_path.name)
+    click.echo(f"{'Năm' if lang == 'vi' else 'Year'} {year}: {report['date']} / {report['since']}, "
+               f"{len(report['communes']['indicators'])} indicators")
+    files = []
+    if xlsx_out is not None:
+        files.append((xlsx_out, yearly_xlsx(report)))
+    with click.progressbar(length=1, label="Lập báo cáo / rendering", file=sys.stderr) as bar:
+        maps = plan_maps(dataset_on(ws, dt.date.fromisoformat(report["date"])).dataset, lang, today=today)
+        files.insert(0, (out, yearly_pdf(report, maps, lang, progress=_progress(bar))))
+    for target, body in files:
+        tmp = target.with_name(f".{target.name}.part")  # nothing half-written under the asked name
+        tmp.write_bytes(body)
+        tmp.replace(target)
+        click.echo(f"→ {target}")
+
+
 @main.command("coverage", help="Network coverage: straight-line distance from every place in the province to the "
                                "nearest fuel or LPG station, and who is beyond --distance, before and after the "
                                "planned stations (the stored revisions of the layers count).")

@@ -47,6 +47,7 @@ from layers.coverage import (
     NETWORKS,
 )
 from layers.exports import FORMATS
+from layers.limits import FIRST_REPORT_YEAR, LAST_REPORT_YEAR_BOUND
 from layers.proposals import GEOMETRY_TYPES
 from layers.provenance import ACCURACY
 from layers.query import INTERVAL_PATTERN, FeatureQuery, parse_date, parse_interval
@@ -691,4 +692,16 @@ class IndicatorChartParams(Strict):
                                                                       "2025) / 2025 commune or pre-2025 district")
     f: Literal["svg", "json"] | None = Field(None, description="svg (mặc định) hoặc các số liệu json / svg "
                                                                "(default) or the figures as json")
+
+
+class YearlyReportParams(Strict):
+    """GET /reports/yearly: the yearly supervision report of one year, as PDF or its tables as XLSX."""
+
+    year: QueryInt = Field(..., ge=FIRST_REPORT_YEAR, le=LAST_REPORT_YEAR_BOUND,
+                           description="Năm báo cáo: từ năm đầu kỳ quy hoạch đến năm nay (số liệu đến 31/12, với năm "
+                                       "nay đến hôm nay; so sánh với 31/12 năm trước) / the year: from the plans' "
+                                       "first year to this year (data as of 31/12, today for this year; compared "
+                                       "with 31/12 of the year before)")
+    f: Literal["pdf", "xlsx"] = Field("pdf", description="pdf (báo cáo A4) hoặc xlsx (các bảng) / pdf (the A4 "
+                                                         "report) or xlsx (its tables)")
     lang: Lang = _LANG

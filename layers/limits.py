@@ -66,6 +66,14 @@ MAX_FILTER_TERMS = 200
 # Keys of one `sortby`: each is a pass of the sort over the selected rows.
 MAX_SORT_KEYS = 8
 
+# -------------------------------------------------------------------------------------------------------- reports
+# The yearly supervision report (layers/yearly.py) is of one year from the plans' first year — the plans supervised
+# are those of 2021–2030 (Decision 222/QĐ-TTg): no earlier year has a target to report against — to this year.
+FIRST_REPORT_YEAR = 2021
+# The last year a request may name before the date is looked at (the plans' horizon, 2050 — Decision 222/QĐ-TTg's
+# vision); a year after the current one is refused by layers/yearly.py `report_dates`.
+LAST_REPORT_YEAR_BOUND = 2050
+
 
 def check_vertices(count: int, limit: int, what_en: str, what_vi: str) -> None:
     """Refuse (413) a geometry of more than `limit` vertices, saying the limit, before any work is done on it."""

@@ -42,9 +42,10 @@ CI_COLLECTIONS = ("fuel_stations", "draft_plan")
 EXCLUDED_CHECKS = [positive_data_acceptance]
 
 
-# A valid print map takes 1–3 s to render (tests/test_printmap.py covers them): within CI's budget only the
-# invalid requests of /exports/map are generated — the hostile ones, each answered at once.
-CI_NEGATIVE_ONLY = ("/exports/map",)
+# A valid print map takes 1–3 s to render (tests/test_printmap.py covers them), a yearly report 3–8 s
+# (tests/test_yearly_report.py): within CI's budget only the invalid requests of these paths are generated — the
+# hostile ones, each answered at once.
+CI_NEGATIVE_ONLY = ("/exports/map", "/reports/yearly")
 
 
 def config() -> SchemathesisConfig:
