@@ -692,6 +692,7 @@ class IndicatorChartParams(Strict):
                                                                       "2025) / 2025 commune or pre-2025 district")
     f: Literal["svg", "json"] | None = Field(None, description="svg (mặc định) hoặc các số liệu json / svg "
                                                                "(default) or the figures as json")
+    lang: Lang = _LANG
 
 
 class YearlyReportParams(Strict):
