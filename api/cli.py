@@ -100,25 +100,27 @@ def _progress(bar) -> Callable[[int, int], None]:
     return progress
 
 
+def _data_file(path: Path, default: Path, load, what_en: str, what_vi: str):
+    """A data file named by an option, loaded (and so checked) now: the shipped default may be absent (None: that
+    part of the service is then off or unknown), any other file must exist."""
+    if not path.exists():
+        if path == default:
+            return None
+        raise click.ClickException(f"{what_en} {path} does not exist / không có {what_vi} {path}")
+    return load(path)
+
+
 def _rules(path: Path):
     from layers.rules import load_rules
 
-    if not path.exists():
-        if path == DEFAULT_RULES:
-            return None
-        raise click.ClickException(f"rules file {path} does not exist")
-    return load_rules(path)
+    return _data_file(path, DEFAULT_RULES, load_rules, "rules file", "tệp quy tắc")
 
 
 def _indicators(path: Path):
     """The indicators file (the shipped default may be absent: GET /indicators then answers 503)."""
     from layers.indicators import load_indicators
 
-    if not path.exists():
-        if path == DEFAULT_INDICATORS:
-            return None
-        raise click.ClickException(f"indicators file {path} does not exist / không có tệp chỉ tiêu {path}")
-    return load_indicators(path)
+    return _data_file(path, DEFAULT_INDICATORS, load_indicators, "indicators file", "tệp chỉ tiêu")
 
 
 def _terrain(path: Path):
@@ -126,11 +128,7 @@ def _terrain(path: Path):
     absent (terrain is then unknown)."""
     from layers.terrain import open_dem
 
-    if not path.exists():
-        if path == DEFAULT_DEM:
-            return None
-        raise click.ClickException(f"elevation model {path} does not exist / không có tệp mô hình độ cao {path}")
-    return open_dem(path)
+    return _data_file(path, DEFAULT_DEM, open_dem, "elevation model", "tệp mô hình độ cao")
 
 
 def _date(value: str | None, name: str):
